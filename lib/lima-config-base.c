@@ -172,7 +172,7 @@ lima_base_move_all(GPtrArray *into, GPtrArray *from, gboolean prepend)
 static void
 lima_base_combine_mounts(GPtrArray *mounts)
 {
-        g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         for (guint i = 0; i < mounts->len;) {
                 LimaMount *m = g_ptr_array_index(mounts, i);
                 const gchar *key =
@@ -184,7 +184,7 @@ lima_base_combine_mounts(GPtrArray *mounts)
                         continue;
                 }
                 if (key != NULL)
-                        g_hash_table_insert(seen, (gpointer)key, m);
+                        g_hash_table_insert(seen, g_strdup(key), m);
                 i++;
         }
 }

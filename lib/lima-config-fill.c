@@ -340,7 +340,8 @@ lima_fill_mounts(LimaConfig *y, LimaConfig *d, LimaConfig *o, const LimaHost *ho
         g_autoptr(GHashTable) host_vars = lima_fill_host_vars(host);
         g_autoptr(GHashTable) guest_vars = lima_fill_guest_vars(y, host);
         g_autoptr(GHashTable) params = lima_fill_params(y);
-        g_autoptr(GHashTable) by_mount_point = g_hash_table_new(g_str_hash, g_str_equal);
+        g_autoptr(GHashTable) by_mount_point =
+            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g_autoptr(GPtrArray) merged =
             g_ptr_array_new_with_free_func((GDestroyNotify)lima_mount_free);
         LimaConfig *layers[] = { d, y, o };
@@ -364,7 +365,7 @@ lima_fill_mounts(LimaConfig *y, LimaConfig *d, LimaConfig *o, const LimaHost *ho
                                 lima_mount_merge(earlier, m, TRUE);
                                 continue;
                         }
-                        g_hash_table_insert(by_mount_point, m->mount_point.value, m);
+                        g_hash_table_insert(by_mount_point, g_strdup(m->mount_point.value), m);
                         g_ptr_array_add(merged, g_steal_pointer(&m));
                 }
         }

@@ -3,6 +3,19 @@
 
 #include <string.h>
 
+/* "12", "1.5", "1e3", "0x1f", ".inf": what YAML would read back as a number. */
+static gboolean
+lima_write_looks_numeric(const gchar *value)
+{
+        gchar *end = NULL;
+        if (*value == '\0')
+                return FALSE;
+        g_ascii_strtod(value, &end);
+        return (end != NULL && *end == '\0') || g_str_has_prefix(value, "0x") ||
+               g_str_has_prefix(value, "0o") || g_ascii_strcasecmp(value, ".inf") == 0 ||
+               g_ascii_strcasecmp(value, ".nan") == 0;
+}
+
 /* Plain when YAML would read the text back as the same string, quoted otherwise. */
 static LimaYamlNode *
 lima_write_string(const gchar *value)
@@ -10,7 +23,7 @@ lima_write_string(const gchar *value)
         static const gchar *const special[] = { "",     "~",    "null", "Null", "NULL", "true",
                                                 "True", "TRUE", "false", "False", "FALSE", "yes",
                                                 "no",   "on",   "off",  NULL };
-        gboolean plain = !g_strv_contains(special, value) && !g_ascii_isdigit(value[0]) &&
+        gboolean plain = !g_strv_contains(special, value) && !lima_write_looks_numeric(value) &&
                          strpbrk(value, ":#{}[],&*!|>'\"%@`\n\t") == NULL &&
                          !g_ascii_isspace(value[0]) && !g_str_has_suffix(value, " ") &&
                          value[0] != '-' && value[0] != '?' && value[0] != '.';

@@ -69,6 +69,7 @@ test_base_missing_template_is_named(void)
         g_autoptr(GError) error = NULL;
         g_autoptr(LimaConfig) cfg =
             test_resolve(TEST_IMAGES "base: template:no-such-thing\n", host, NULL, &diags, &error);
+        g_assert_nonnull(cfg);
         test_assert_error(diags, "dev.yaml:4:7: base: template \"no-such-thing\" not found");
 }
 
@@ -88,6 +89,7 @@ test_base_remote_locations_are_refused_with_a_reason(void)
         g_autoptr(LimaDiagnostics) diags = NULL;
         g_autoptr(LimaConfig) cfg = test_resolve(
             TEST_IMAGES "base: https://example.org/x.yaml\n", host, NULL, &diags, NULL);
+        g_assert_nonnull(cfg);
         test_assert_error(diags, "only template:NAME and local files can be bases");
 }
 

@@ -210,6 +210,7 @@ test_defaults_unknown_template_variable_is_an_error_with_position(void)
         g_autoptr(LimaDiagnostics) diags = NULL;
         g_autoptr(LimaConfig) cfg = test_resolve(
             TEST_IMAGES "mounts:\n- location: \"{{.Hme}}/a\"\n", host, NULL, &diags, NULL);
+        g_assert_nonnull(cfg);
         test_assert_error(diags, "dev.yaml:5:13: mounts[0].location: \"{{.Hme}}/a\" uses "
                                  "{{.Hme}}, which is not a known variable");
 }
@@ -312,8 +313,10 @@ test_defaults_layers_default_instance_override(void)
         g_assert_cmpstr(mount_at(cfg, 1)->location.value, ==, "/srv/only-default");
         g_assert_cmpstr(mount_at(cfg, 2)->location.value, ==, "/srv/mine");
         /* A value from a layer file is reported at its own file. */
-        g_assert_cmpstr(cfg->disk.node->file, ==, g_intern_string(g_build_filename(
-                                                      home, "_config", "default.yaml", NULL)));
+        {
+                g_autofree gchar *layer = g_build_filename(home, "_config", "default.yaml", NULL);
+                g_assert_cmpstr(cfg->disk.node->file, ==, layer);
+        }
         remove_lima_home(home);
 }
 

@@ -11,6 +11,7 @@ resolve_diags(const gchar *yaml)
         LimaDiagnostics *diags = NULL;
         g_autoptr(GError) error = NULL;
         g_autoptr(LimaConfig) cfg = test_resolve(yaml, host, NULL, &diags, &error);
+        g_assert_nonnull(cfg);
         g_assert_no_error(error);
         return diags;
 }

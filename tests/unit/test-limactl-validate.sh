@@ -90,5 +90,5 @@ check "pending commands say they need limad" 2 "$limactl" start dev
 expect "and say why" "$err" "needs the limad service"
 
 echo "1..$((pass + fail))"
-echo "$pass passed, $fail failed"
+echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

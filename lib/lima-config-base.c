@@ -36,8 +36,7 @@ lima_template_name_is_safe(const gchar *name)
         }
         parts = g_strsplit(name, "/", -1);
         for (guint i = 0; parts[i] != NULL; i++) {
-                if (*parts[i] == '\0' || g_str_equal(parts[i], ".") ||
-                    g_str_equal(parts[i], ".."))
+                if (*parts[i] == '\0' || g_str_equal(parts[i], ".") || g_str_equal(parts[i], ".."))
                         return FALSE;
         }
         return TRUE;
@@ -220,10 +219,11 @@ lima_base_merge(LimaConfig *cfg, LimaConfig *base)
                 LimaString *s = g_ptr_array_index(base->mount_types_unsupported, i);
                 gboolean have = FALSE;
                 for (guint j = 0; j < cfg->mount_types_unsupported->len; j++)
-                        have |= g_strcmp0(((LimaString *)g_ptr_array_index(
-                                              cfg->mount_types_unsupported, j))
-                                              ->value,
-                                          s->value) == 0;
+                        have |=
+                            g_strcmp0(
+                                ((LimaString *)g_ptr_array_index(cfg->mount_types_unsupported, j))
+                                    ->value,
+                                s->value) == 0;
                 if (!have) {
                         LimaString *copy = g_new0(LimaString, 1);
                         lima_string_copy(copy, s);

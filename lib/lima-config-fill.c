@@ -38,8 +38,8 @@ lima_config_default_mount_type(const gchar *vm_type, GPtrArray *unsupported,
         if (g_strcmp0(vm_type, "qemu") != 0)
                 return "reverse-sshfs";
         /* 9p became the QEMU default in Lima 1.0; older instances keep what they had. */
-        if (no_9p || (existing_version != NULL &&
-                      lima_version_compare(existing_version, "1.0.0") < 0))
+        if (no_9p ||
+            (existing_version != NULL && lima_version_compare(existing_version, "1.0.0") < 0))
                 return "reverse-sshfs";
         return "9p";
 }
@@ -322,7 +322,7 @@ lima_fill_mount_options(LimaMount *m, const LimaHost *host)
         lima_fill_string_default(&m->ninep_protocol_version, LIMA_DEFAULT_9P_PROTOCOL_VERSION);
         lima_fill_string_default(&m->ninep_msize, LIMA_DEFAULT_9P_MSIZE);
         lima_fill_string_default(&m->ninep_cache, m->writable.value ? LIMA_DEFAULT_9P_CACHE_RW
-                                                                     : LIMA_DEFAULT_9P_CACHE_RO);
+                                                                    : LIMA_DEFAULT_9P_CACHE_RO);
         if (!m->virtiofs_queue_size.set)
                 lima_int_set(&m->virtiofs_queue_size, LIMA_DEFAULT_VIRTIOFS_QUEUE_SIZE, NULL);
         if (m->location.value != NULL && m->mount_point.value != NULL) {
@@ -354,8 +354,7 @@ lima_fill_mounts(LimaConfig *y, LimaConfig *d, LimaConfig *o, const LimaHost *ho
                             lima_mount_copy(g_ptr_array_index(layers[l]->mounts, i));
                         g_autofree gchar *path = g_strdup_printf("mounts[%u]", i);
                         LimaMount *earlier;
-                        lima_fill_mount_paths(m, host_vars, guest_vars, params, host, path,
-                                              diags);
+                        lima_fill_mount_paths(m, host_vars, guest_vars, params, host, path, diags);
                         if (m->mount_point.value == NULL) {
                                 g_ptr_array_add(merged, g_steal_pointer(&m));
                                 continue;
@@ -460,8 +459,8 @@ lima_config_fill(LimaConfig *y, LimaConfig *d, LimaConfig *o, const LimaHost *ho
         lima_fill_list(y->provision, d ? d->provision : NULL, o ? o->provision : NULL,
                        lima_copy_node);
         lima_fill_list(y->probes, d ? d->probes : NULL, o ? o->probes : NULL, lima_copy_node);
-        lima_fill_list(y->port_forwards, d ? d->port_forwards : NULL,
-                       o ? o->port_forwards : NULL, lima_copy_node);
+        lima_fill_list(y->port_forwards, d ? d->port_forwards : NULL, o ? o->port_forwards : NULL,
+                       lima_copy_node);
         lima_fill_provision_and_probes(y);
         lima_fill_list(y->mount_types_unsupported, d ? d->mount_types_unsupported : NULL,
                        o ? o->mount_types_unsupported : NULL, lima_copy_string);

@@ -9,12 +9,12 @@
 
 G_BEGIN_DECLS
 
-#define LIMA_DEFAULT_DISK "100GiB"
-#define LIMA_DEFAULT_9P_SECURITY_MODEL "none"
+#define LIMA_DEFAULT_DISK                "100GiB"
+#define LIMA_DEFAULT_9P_SECURITY_MODEL   "none"
 #define LIMA_DEFAULT_9P_PROTOCOL_VERSION "9p2000.L"
-#define LIMA_DEFAULT_9P_MSIZE "128KiB"
-#define LIMA_DEFAULT_9P_CACHE_RO "fscache"
-#define LIMA_DEFAULT_9P_CACHE_RW "mmap"
+#define LIMA_DEFAULT_9P_MSIZE            "128KiB"
+#define LIMA_DEFAULT_9P_CACHE_RO         "fscache"
+#define LIMA_DEFAULT_9P_CACHE_RW         "mmap"
 #define LIMA_DEFAULT_VIRTIOFS_QUEUE_SIZE 1024
 
 /* Fills y in place. d and o may be NULL. Template and path problems go to diags. */

@@ -12,19 +12,17 @@
 
 static const gchar *const lima_vm_types[] = { "qemu", "vz", "wsl2", NULL };
 static const gchar *const lima_os_types[] = { "Linux", "Darwin", "FreeBSD", NULL };
-static const gchar *const lima_arch_types[] = { "x86_64",  "aarch64", "armv7l",
-                                                "ppc64le", "riscv64", "s390x", NULL };
-static const gchar *const lima_mount_types[] = { "reverse-sshfs", "9p", "virtiofs", "wsl2",
-                                                 NULL };
+static const gchar *const lima_arch_types[] = { "x86_64",  "aarch64", "armv7l", "ppc64le",
+                                                "riscv64", "s390x",   NULL };
+static const gchar *const lima_mount_types[] = { "reverse-sshfs", "9p", "virtiofs", "wsl2", NULL };
 static const gchar *const lima_9p_security_models[] = { "passthrough", "mapped-xattr",
                                                         "mapped-file", "none", NULL };
-static const gchar *const lima_9p_protocol_versions[] = { "9p2000", "9p2000.u", "9p2000.L",
-                                                          NULL };
+static const gchar *const lima_9p_protocol_versions[] = { "9p2000", "9p2000.u", "9p2000.L", NULL };
 static const gchar *const lima_9p_caches[] = { "none", "loose", "fscache", "mmap", NULL };
 static const gchar *const lima_sftp_drivers[] = { "builtin", "openssh-sftp-server", "", NULL };
-static const gchar *const lima_reserved_mount_points[] = { "/",    "/bin", "/dev", "/etc",
+static const gchar *const lima_reserved_mount_points[] = { "/",     "/bin", "/dev",  "/etc",
                                                            "/home", "/opt", "/sbin", "/tmp",
-                                                           "/usr", "/var", NULL };
+                                                           "/usr",  "/var", NULL };
 static const gchar *const lima_provision_modes[] = { "system",     "user",    "boot", "data",
                                                      "dependency", "ansible", "yq",   NULL };
 
@@ -99,8 +97,8 @@ lima_validate_mount_location(LimaMount *m, const gchar *path, LimaDiagnostics *d
                                                  loc);
                 else
                         lima_diagnostics_error(diags, m->location.node, p,
-                                               _("refers to an inaccessible path: \"%s\": %s"),
-                                               loc, g_strerror(saved));
+                                               _("refers to an inaccessible path: \"%s\": %s"), loc,
+                                               g_strerror(saved));
                 return;
         }
         if (!S_ISDIR(st.st_mode)) {
@@ -115,9 +113,8 @@ lima_validate_mount_location(LimaMount *m, const gchar *path, LimaDiagnostics *d
                                        _("refers to an inaccessible path: \"%s\": %s"), loc,
                                        g_strerror(errno));
         else if (m->writable.value && access(loc, W_OK) != 0)
-                lima_diagnostics_error(diags, m->writable.node ? m->writable.node
-                                                               : m->location.node,
-                                       p,
+                lima_diagnostics_error(diags,
+                                       m->writable.node ? m->writable.node : m->location.node, p,
                                        _("\"%s\" is not writable by you, so it cannot be a "
                                          "writable mount: %s"),
                                        loc, g_strerror(errno));
@@ -142,8 +139,7 @@ lima_validate_mount_point(LimaMount *m, const gchar *path, const gchar *guest_ho
         }
         if (!g_path_is_absolute(mp)) {
                 lima_diagnostics_error(diags, where, p,
-                                       _("must be an absolute path in the guest, got \"%s\""),
-                                       mp);
+                                       _("must be an absolute path in the guest, got \"%s\""), mp);
                 return;
         }
         clean = g_canonicalize_filename(mp, "/");
@@ -158,8 +154,7 @@ lima_validate_mount_point(LimaMount *m, const gchar *path, const gchar *guest_ho
                                          "mount it elsewhere"),
                                        guest_home);
         if (strchr(mp, '\n') != NULL || strchr(mp, '\t') != NULL)
-                lima_diagnostics_error(diags, where, p,
-                                       _("must not contain newlines or tabs"));
+                lima_diagnostics_error(diags, where, p, _("must not contain newlines or tabs"));
 }
 
 static void
@@ -296,8 +291,7 @@ lima_validate_images(LimaConfig *cfg, LimaDiagnostics *diags)
                                 gsize want = g_str_has_prefix(digest, "sha256:")   ? 64
                                              : g_str_has_prefix(digest, "sha512:") ? 128
                                                                                    : 0;
-                                gboolean ok = want > 0 && hex != NULL &&
-                                              strlen(hex + 1) == want;
+                                gboolean ok = want > 0 && hex != NULL && strlen(hex + 1) == want;
                                 for (const gchar *c = hex != NULL ? hex + 1 : ""; ok && *c; c++)
                                         ok = g_ascii_isxdigit(*c);
                                 if (!ok)
@@ -325,11 +319,10 @@ lima_validate_provision_and_probes(LimaConfig *cfg, LimaDiagnostics *diags)
                                      !g_strv_contains(lima_provision_modes, mode->scalar)))
                         lima_diagnostics_error(diags, mode, path, _("must be one of %s"), modes);
                 if (mode != NULL && mode->kind == LIMA_YAML_SCALAR &&
-                    g_strv_contains((const gchar *const[]){ "system", "user", "boot",
-                                                            "dependency", NULL },
-                                    mode->scalar) &&
-                    (script == NULL || script->kind != LIMA_YAML_SCALAR ||
-                     *script->scalar == '\0'))
+                    g_strv_contains(
+                        (const gchar *const[]){ "system", "user", "boot", "dependency", NULL },
+                        mode->scalar) &&
+                    (script == NULL || script->kind != LIMA_YAML_SCALAR || *script->scalar == '\0'))
                         lima_diagnostics_error(diags, script != NULL ? script : p, p_script,
                                                _("must not be empty"));
         }
@@ -364,10 +357,9 @@ lima_validate_port_forwards(LimaConfig *cfg, LimaDiagnostics *diags)
                         if (v == NULL || lima_yaml_node_is_null(v))
                                 continue;
                         if (v->kind != LIMA_YAML_SCALAR ||
-                            !g_ascii_string_to_signed(v->scalar, 10, G_MININT32, G_MAXINT32,
-                                                      &port, NULL)) {
-                                lima_diagnostics_error(diags, v, path,
-                                                       _("must be a port number"));
+                            !g_ascii_string_to_signed(v->scalar, 10, G_MININT32, G_MAXINT32, &port,
+                                                      NULL)) {
+                                lima_diagnostics_error(diags, v, path, _("must be a port number"));
                                 continue;
                         }
                         if (port < 0 || port > 65535)
@@ -426,17 +418,15 @@ lima_config_validate(LimaConfig *cfg, const LimaHost *host, LimaDiagnostics *dia
                                                cfg->minimum_lima_version.value);
                 else if (lima_version_compare(LIMA_COMPAT_VERSION,
                                               cfg->minimum_lima_version.value) < 0)
-                        lima_diagnostics_error(diags, cfg->minimum_lima_version.node,
-                                               "minimumLimaVersion",
-                                               _("template requires Lima version \"%s\"; this "
-                                                 "is only \"%s\""),
-                                               cfg->minimum_lima_version.value,
-                                               LIMA_COMPAT_VERSION);
+                        lima_diagnostics_error(
+                            diags, cfg->minimum_lima_version.node, "minimumLimaVersion",
+                            _("template requires Lima version \"%s\"; this "
+                              "is only \"%s\""),
+                            cfg->minimum_lima_version.value, LIMA_COMPAT_VERSION);
         }
         if (cfg->vm_type.value != NULL && !g_strv_contains(lima_vm_types, cfg->vm_type.value))
                 lima_diagnostics_error(diags, cfg->vm_type.node, "vmType",
-                                       _("must be %s, got \"%s\""), vm_types,
-                                       cfg->vm_type.value);
+                                       _("must be %s, got \"%s\""), vm_types, cfg->vm_type.value);
         if (cfg->os.value != NULL && !g_strv_contains(lima_os_types, cfg->os.value))
                 lima_diagnostics_error(diags, cfg->os.node, "os", _("must be %s, got \"%s\""),
                                        os_types, cfg->os.value);

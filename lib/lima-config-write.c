@@ -20,9 +20,9 @@ lima_write_looks_numeric(const gchar *value)
 static LimaYamlNode *
 lima_write_string(const gchar *value)
 {
-        static const gchar *const special[] = { "",     "~",    "null", "Null", "NULL", "true",
+        static const gchar *const special[] = { "",     "~",    "null",  "Null",  "NULL",  "true",
                                                 "True", "TRUE", "false", "False", "FALSE", "yes",
-                                                "no",   "on",   "off",  NULL };
+                                                "no",   "on",   "off",   NULL };
         gboolean plain = !g_strv_contains(special, value) && !lima_write_looks_numeric(value) &&
                          strpbrk(value, ":#{}[],&*!|>'\"%@`\n\t") == NULL &&
                          !g_ascii_isspace(value[0]) && !g_str_has_suffix(value, " ") &&
@@ -201,8 +201,8 @@ lima_config_to_node(LimaConfig *cfg)
         if (cfg->images->len > 0 || lima_yaml_mapping_get(doc, "images") != NULL) {
                 seq = lima_yaml_sequence_new();
                 for (guint i = 0; i < cfg->images->len; i++)
-                        lima_yaml_sequence_append(seq,
-                                                  lima_write_image(g_ptr_array_index(cfg->images, i)));
+                        lima_yaml_sequence_append(
+                            seq, lima_write_image(g_ptr_array_index(cfg->images, i)));
                 lima_yaml_mapping_set(doc, "images", seq);
         }
         lima_write_set_int(doc, "cpus", &cfg->cpus);
@@ -214,8 +214,8 @@ lima_config_to_node(LimaConfig *cfg)
         if (cfg->mounts->len > 0 || lima_yaml_mapping_get(doc, "mounts") != NULL) {
                 seq = lima_yaml_sequence_new();
                 for (guint i = 0; i < cfg->mounts->len; i++)
-                        lima_yaml_sequence_append(seq,
-                                                  lima_write_mount(g_ptr_array_index(cfg->mounts, i)));
+                        lima_yaml_sequence_append(
+                            seq, lima_write_mount(g_ptr_array_index(cfg->mounts, i)));
                 lima_yaml_mapping_set(doc, "mounts", seq);
         }
         if (cfg->ssh_local_port.set || cfg->ssh_load_dot_ssh_pub_keys.set ||

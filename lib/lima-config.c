@@ -7,12 +7,30 @@
 
 /* Top-level keys of Lima's schema that this model keeps as written without typing them. */
 static const gchar *const lima_untyped_keys[] = {
-        "vmOpts",       "cpuType",      "additionalDisks", "firmware",
-        "audio",        "video",        "upgradePackages", "containerd",
-        "guestInstallPrefix", "copyToHost", "message",     "networks",
-        "dns",          "hostResolver", "propagateProxyEnv", "caCerts",
-        "rosetta",      "plain",        "timezone",        "nestedVirtualization",
-        "labels",       "portForwardTypes", "hostPortForwards", NULL,
+        "vmOpts",
+        "cpuType",
+        "additionalDisks",
+        "firmware",
+        "audio",
+        "video",
+        "upgradePackages",
+        "containerd",
+        "guestInstallPrefix",
+        "copyToHost",
+        "message",
+        "networks",
+        "dns",
+        "hostResolver",
+        "propagateProxyEnv",
+        "caCerts",
+        "rosetta",
+        "plain",
+        "timezone",
+        "nestedVirtualization",
+        "labels",
+        "portForwardTypes",
+        "hostPortForwards",
+        NULL,
 };
 
 void
@@ -141,8 +159,7 @@ lima_mount_merge(LimaMount *into, const LimaMount *from, gboolean from_wins)
         lima_merge_bool(&into->sshfs_follow_symlinks, &from->sshfs_follow_symlinks, from_wins);
         lima_merge_string(&into->sshfs_sftp_driver, &from->sshfs_sftp_driver, from_wins);
         lima_merge_string(&into->ninep_security_model, &from->ninep_security_model, from_wins);
-        lima_merge_string(&into->ninep_protocol_version, &from->ninep_protocol_version,
-                          from_wins);
+        lima_merge_string(&into->ninep_protocol_version, &from->ninep_protocol_version, from_wins);
         lima_merge_string(&into->ninep_msize, &from->ninep_msize, from_wins);
         lima_merge_string(&into->ninep_cache, &from->ninep_cache, from_wins);
         lima_merge_int(&into->virtiofs_queue_size, &from->virtiofs_queue_size, from_wins);
@@ -307,12 +324,11 @@ lima_type_bool(LimaDiagnostics *diags, LimaYamlNode *node, const gchar *path, Li
                         return;
                 }
         }
-        lima_diagnostics_error(diags, node, path, _("must be true or false, not %s%s%s"),
-                               node->kind == LIMA_YAML_SCALAR ? "\"" : "",
-                               node->kind == LIMA_YAML_SCALAR
-                                   ? node->scalar
-                                   : lima_yaml_kind_to_string(node->kind),
-                               node->kind == LIMA_YAML_SCALAR ? "\"" : "");
+        lima_diagnostics_error(
+            diags, node, path, _("must be true or false, not %s%s%s"),
+            node->kind == LIMA_YAML_SCALAR ? "\"" : "",
+            node->kind == LIMA_YAML_SCALAR ? node->scalar : lima_yaml_kind_to_string(node->kind),
+            node->kind == LIMA_YAML_SCALAR ? "\"" : "");
 }
 
 static void
@@ -327,12 +343,11 @@ lima_type_int(LimaDiagnostics *diags, LimaYamlNode *node, const gchar *path, Lim
                 lima_int_set(out, value, node);
                 return;
         }
-        lima_diagnostics_error(diags, node, path, _("must be a whole number, not %s%s%s"),
-                               node->kind == LIMA_YAML_SCALAR ? "\"" : "",
-                               node->kind == LIMA_YAML_SCALAR
-                                   ? node->scalar
-                                   : lima_yaml_kind_to_string(node->kind),
-                               node->kind == LIMA_YAML_SCALAR ? "\"" : "");
+        lima_diagnostics_error(
+            diags, node, path, _("must be a whole number, not %s%s%s"),
+            node->kind == LIMA_YAML_SCALAR ? "\"" : "",
+            node->kind == LIMA_YAML_SCALAR ? node->scalar : lima_yaml_kind_to_string(node->kind),
+            node->kind == LIMA_YAML_SCALAR ? "\"" : "");
 }
 
 /* Calls each_key for every key of a mapping; warns on keys outside known. */
@@ -375,7 +390,7 @@ lima_type_file(LimaDiagnostics *diags, LimaYamlNode *node, const gchar *path, Li
 static void
 lima_type_images(LimaConfig *cfg, LimaDiagnostics *diags, LimaYamlNode *node)
 {
-        static const gchar *const known[] = { "location", "arch", "digest", "kernel",
+        static const gchar *const known[] = { "location", "arch",    "digest", "kernel",
                                               "initrd",   "variant", NULL };
         if (lima_yaml_node_is_null(node) ||
             !lima_type_expect_kind(diags, node, "images", LIMA_YAML_SEQUENCE))
@@ -419,8 +434,7 @@ lima_type_mount(LimaConfig *cfg, LimaDiagnostics *diags, LimaYamlNode *item, gui
 {
         static const gchar *const known[] = { "location", "mountPoint", "writable", "sshfs",
                                               "9p",       "virtiofs",   "tag",      NULL };
-        static const gchar *const known_sshfs[] = { "cache", "followSymlinks", "sftpDriver",
-                                                    NULL };
+        static const gchar *const known_sshfs[] = { "cache", "followSymlinks", "sftpDriver", NULL };
         static const gchar *const known_9p[] = { "securityModel", "protocolVersion", "msize",
                                                  "cache", NULL };
         static const gchar *const known_virtiofs[] = { "queueSize", NULL };
@@ -495,8 +509,7 @@ lima_type_mount(LimaConfig *cfg, LimaDiagnostics *diags, LimaYamlNode *item, gui
 }
 
 static void
-lima_type_string_list(LimaDiagnostics *diags, LimaYamlNode *node, const gchar *path,
-                      GPtrArray *out)
+lima_type_string_list(LimaDiagnostics *diags, LimaYamlNode *node, const gchar *path, GPtrArray *out)
 {
         if (lima_yaml_node_is_null(node))
                 return;
@@ -520,8 +533,7 @@ lima_type_string_list(LimaDiagnostics *diags, LimaYamlNode *node, const gchar *p
 }
 
 static void
-lima_type_string_map(LimaDiagnostics *diags, LimaYamlNode *node, const gchar *path,
-                     GPtrArray *out)
+lima_type_string_map(LimaDiagnostics *diags, LimaYamlNode *node, const gchar *path, GPtrArray *out)
 {
         if (lima_yaml_node_is_null(node) ||
             !lima_type_expect_kind(diags, node, path, LIMA_YAML_MAPPING))
@@ -560,7 +572,7 @@ lima_type_mapping_list(LimaDiagnostics *diags, LimaYamlNode *node, const gchar *
 static void
 lima_type_ssh(LimaConfig *cfg, LimaDiagnostics *diags, LimaYamlNode *node)
 {
-        static const gchar *const known[] = { "localPort", "loadDotSSHPubKeys", "forwardAgent",
+        static const gchar *const known[] = { "localPort",  "loadDotSSHPubKeys", "forwardAgent",
                                               "forwardX11", "forwardX11Trusted", "overVsock",
                                               NULL };
         LimaYamlNode *v;
@@ -583,8 +595,8 @@ lima_type_ssh(LimaConfig *cfg, LimaDiagnostics *diags, LimaYamlNode *node)
 static void
 lima_type_user(LimaConfig *cfg, LimaDiagnostics *diags, LimaYamlNode *node)
 {
-        static const gchar *const known[] = { "name", "comment", "home", "shell", "uid",
-                                              "passwordlessSudo", NULL };
+        static const gchar *const known[] = { "name", "comment",          "home", "shell",
+                                              "uid",  "passwordlessSudo", NULL };
         LimaYamlNode *v;
         if (lima_yaml_node_is_null(node) ||
             !lima_type_expect_kind(diags, node, "user", LIMA_YAML_MAPPING))
@@ -606,12 +618,27 @@ LimaConfig *
 lima_config_from_node(LimaYamlNode *doc, LimaDiagnostics *diags)
 {
         static const gchar *const typed[] = {
-                "base",   "minimumLimaVersion", "vmType",   "os",
-                "arch",   "images",             "cpus",     "memory",
-                "disk",   "mountType",          "mountTypesUnsupported",
-                "mountInotify", "mounts",       "ssh",      "user",
-                "param",  "env",                "provision", "probes",
-                "portForwards", NULL,
+                "base",
+                "minimumLimaVersion",
+                "vmType",
+                "os",
+                "arch",
+                "images",
+                "cpus",
+                "memory",
+                "disk",
+                "mountType",
+                "mountTypesUnsupported",
+                "mountInotify",
+                "mounts",
+                "ssh",
+                "user",
+                "param",
+                "env",
+                "provision",
+                "probes",
+                "portForwards",
+                NULL,
         };
         g_autoptr(LimaConfig) cfg = lima_config_new();
         LimaYamlNode *v;

@@ -36,8 +36,7 @@ lima_diagnostics_add(LimaDiagnostics *diags, LimaDiagnosticSeverity severity, Li
         va_list args;
 
         if (where != NULL && where->file != NULL && where->line > 0)
-                g_string_append_printf(text, "%s:%u:%u: ", where->file, where->line,
-                                       where->column);
+                g_string_append_printf(text, "%s:%u:%u: ", where->file, where->line, where->column);
         else
                 g_string_append_printf(text, "%s: ", diags->fallback_file);
         if (path != NULL && *path != '\0')

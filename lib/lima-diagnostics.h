@@ -22,7 +22,7 @@ typedef struct {
 } LimaDiagnostic;
 
 typedef struct {
-        GPtrArray *items;        /* LimaDiagnostic */
+        GPtrArray *items;           /* LimaDiagnostic */
         const gchar *fallback_file; /* named when the value has no position (a default) */
 } LimaDiagnostics;
 
@@ -32,9 +32,9 @@ void lima_diagnostics_free(LimaDiagnostics *diags);
 void lima_diagnostics_add(LimaDiagnostics *diags, LimaDiagnosticSeverity severity,
                           LimaYamlNode *where, const gchar *path, const gchar *fmt, ...)
     G_GNUC_PRINTF(5, 6);
-#define lima_diagnostics_error(d, n, p, ...)                                                      \
+#define lima_diagnostics_error(d, n, p, ...)                                                       \
         lima_diagnostics_add(d, LIMA_DIAGNOSTIC_ERROR, n, p, __VA_ARGS__)
-#define lima_diagnostics_warning(d, n, p, ...)                                                    \
+#define lima_diagnostics_warning(d, n, p, ...)                                                     \
         lima_diagnostics_add(d, LIMA_DIAGNOSTIC_WARNING, n, p, __VA_ARGS__)
 
 guint lima_diagnostics_count(LimaDiagnostics *diags, LimaDiagnosticSeverity severity);

@@ -1,3 +1,3 @@
 #include "lima-error.h"
 
-G_DEFINE_QUARK(lima-error-quark, lima_error)
+G_DEFINE_QUARK(lima - error - quark, lima_error)

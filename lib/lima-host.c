@@ -9,9 +9,12 @@ const gchar *
 lima_host_find_sftp_server(void)
 {
         static const gchar *const candidates[] = {
-                "/usr/lib/openssh/sftp-server", "/usr/libexec/sftp-server",
-                "/usr/libexec/openssh/sftp-server", "/usr/lib/ssh/sftp-server",
-                "/usr/lib/sftp-server", NULL,
+                "/usr/lib/openssh/sftp-server",
+                "/usr/libexec/sftp-server",
+                "/usr/libexec/openssh/sftp-server",
+                "/usr/lib/ssh/sftp-server",
+                "/usr/lib/sftp-server",
+                NULL,
         };
         for (guint i = 0; candidates[i] != NULL; i++) {
                 if (g_file_test(candidates[i], G_FILE_TEST_IS_EXECUTABLE))
@@ -32,6 +35,20 @@ lima_host_arch_from_machine(const gchar *machine)
         return machine;
 }
 
+gboolean
+lima_host_is_valid_user_name(const gchar *name)
+{
+        /* ^[a-z_][a-z0-9_-]*$, and not "admin" (taken in many guest images), as Lima. */
+        if (name == NULL || !(g_ascii_islower(name[0]) || name[0] == '_') ||
+            g_str_equal(name, "admin"))
+                return FALSE;
+        for (const gchar *c = name; *c; c++) {
+                if (!g_ascii_islower(*c) && !g_ascii_isdigit(*c) && *c != '_' && *c != '-')
+                        return FALSE;
+        }
+        return strlen(name) <= 32;
+}
+
 LimaHost *
 lima_host_new_from_system(const gchar *instance_name, const gchar *instance_dir)
 {
@@ -45,13 +62,19 @@ lima_host_new_from_system(const gchar *instance_name, const gchar *instance_dir)
         host->instance_dir = g_strdup(instance_dir);
         host->uid = getuid();
         host->user = g_strdup(pw != NULL ? pw->pw_name : g_get_user_name());
-        host->user_comment = g_strdup(pw != NULL && pw->pw_gecos != NULL
-                                          ? pw->pw_gecos
-                                          : g_get_real_name());
+        host->user_comment =
+            g_strdup(pw != NULL && pw->pw_gecos != NULL ? pw->pw_gecos : g_get_real_name());
         /* Keep only the full name of a GECOS field ("Name,room,phone"). */
         if (strchr(host->user_comment, ',') != NULL)
                 *strchr(host->user_comment, ',') = '\0';
         host->home = g_strdup(g_get_home_dir());
+        /* The guest gets a user like the host's; root (or a name Linux would refuse) cannot
+         * be that user, so it becomes Lima's fallback user. */
+        if (host->uid == 0 || !lima_host_is_valid_user_name(host->user)) {
+                g_free(host->user);
+                host->user = g_strdup("lima");
+                host->uid = 1000;
+        }
         if (uname(&un) == 0) {
                 host->arch = g_strdup(lima_host_arch_from_machine(un.machine));
                 host->os = g_strdup(un.sysname);

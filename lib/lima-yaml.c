@@ -66,7 +66,8 @@ lima_yaml_node_copy(LimaYamlNode *node)
         copy->line = node->line;
         copy->column = node->column;
         for (guint i = 0; node->items != NULL && i < node->items->len; i++)
-                g_ptr_array_add(copy->items, lima_yaml_node_copy(g_ptr_array_index(node->items, i)));
+                g_ptr_array_add(copy->items,
+                                lima_yaml_node_copy(g_ptr_array_index(node->items, i)));
         return copy;
 }
 
@@ -179,18 +180,17 @@ lima_yaml_sequence_append(LimaYamlNode *seq, LimaYamlNode *item)
 
 typedef struct {
         const gchar *file;
-        GPtrArray *stack;       /* open containers */
+        GPtrArray *stack;         /* open containers */
         GPtrArray *stack_anchors; /* the anchor name of each open container, or NULL */
-        GHashTable *anchors;    /* name → finished node */
-        GHashTable *weights;    /* node → number of nodes it stands for, aliases expanded */
-        guint64 total_nodes;    /* with every alias expanded */
+        GHashTable *anchors;      /* name → finished node */
+        GHashTable *weights;      /* node → number of nodes it stands for, aliases expanded */
+        guint64 total_nodes;      /* with every alias expanded */
         guint documents;
         LimaYamlNode *root;
 } LimaYamlParse;
 
-static gboolean
-lima_yaml_set_error(LimaYamlParse *p, guint line, guint column, GError **error, const gchar *fmt,
-                    ...) G_GNUC_PRINTF(5, 6);
+static gboolean lima_yaml_set_error(LimaYamlParse *p, guint line, guint column, GError **error,
+                                    const gchar *fmt, ...) G_GNUC_PRINTF(5, 6);
 
 static gboolean
 lima_yaml_set_error(LimaYamlParse *p, guint line, guint column, GError **error, const gchar *fmt,
@@ -233,9 +233,9 @@ lima_yaml_parse_attach(LimaYamlParse *p, LimaYamlNode *node, GError **error)
                         return lima_yaml_set_error(p, node->line, node->column, error,
                                                    "duplicate key \"%s\"", node->scalar);
         }
-        g_hash_table_insert(p->weights, parent,
-                            GSIZE_TO_POINTER(lima_yaml_parse_weight(p, parent) +
-                                             lima_yaml_parse_weight(p, node)));
+        g_hash_table_insert(
+            p->weights, parent,
+            GSIZE_TO_POINTER(lima_yaml_parse_weight(p, parent) + lima_yaml_parse_weight(p, node)));
         g_ptr_array_add(parent->items, g_steal_pointer(&owned));
         return TRUE;
 }
@@ -306,10 +306,9 @@ lima_yaml_parse_container_start(LimaYamlParse *p, yaml_event_t *event, GError **
         LimaYamlNode *node;
 
         if (p->stack->len >= LIMA_YAML_MAX_DEPTH)
-                return lima_yaml_set_error(p, (guint)event->start_mark.line + 1,
-                                           (guint)event->start_mark.column + 1, error,
-                                           "nesting deeper than %u levels; refusing it",
-                                           LIMA_YAML_MAX_DEPTH);
+                return lima_yaml_set_error(
+                    p, (guint)event->start_mark.line + 1, (guint)event->start_mark.column + 1,
+                    error, "nesting deeper than %u levels; refusing it", LIMA_YAML_MAX_DEPTH);
         node = lima_yaml_parse_new_node(p, seq ? LIMA_YAML_SEQUENCE : LIMA_YAML_MAPPING, event);
         g_ptr_array_add(p->stack, node);
         /* Registered at the end, so a container can never contain an alias of itself. */
@@ -321,8 +320,8 @@ static gboolean
 lima_yaml_parse_container_end(LimaYamlParse *p, GError **error)
 {
         LimaYamlNode *node = g_ptr_array_steal_index(p->stack, p->stack->len - 1);
-        g_autofree gchar *anchor = g_ptr_array_steal_index(p->stack_anchors,
-                                                           p->stack_anchors->len - 1);
+        g_autofree gchar *anchor =
+            g_ptr_array_steal_index(p->stack_anchors, p->stack_anchors->len - 1);
         lima_yaml_parse_anchor(p, anchor, node);
         return lima_yaml_parse_attach(p, node, error);
 }
@@ -349,8 +348,7 @@ lima_yaml_parse_alias(LimaYamlParse *p, yaml_event_t *event, GError **error)
         copy = lima_yaml_node_copy(target);
         copy->line = line;
         copy->column = column;
-        g_hash_table_insert(p->weights, copy,
-                            GSIZE_TO_POINTER(lima_yaml_parse_weight(p, target)));
+        g_hash_table_insert(p->weights, copy, GSIZE_TO_POINTER(lima_yaml_parse_weight(p, target)));
         return lima_yaml_parse_attach(p, g_steal_pointer(&copy), error);
 }
 
@@ -409,8 +407,8 @@ lima_yaml_parse(const gchar *text, gsize len, const gchar *file, GError **error)
         while (ok && !done) {
                 yaml_event_t event;
                 if (!yaml_parser_parse(&parser, &event)) {
-                        const gchar *problem = parser.problem != NULL ? parser.problem
-                                                                      : "invalid YAML";
+                        const gchar *problem =
+                            parser.problem != NULL ? parser.problem : "invalid YAML";
                         if (parser.context != NULL)
                                 lima_yaml_set_error(&p, (guint)parser.problem_mark.line + 1,
                                                     (guint)parser.problem_mark.column + 1, error,
@@ -476,11 +474,12 @@ lima_yaml_emit_node(yaml_emitter_t *emitter, LimaYamlNode *node)
         case LIMA_YAML_SCALAR: {
                 yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
                 if (node->quoted)
-                        style = strchr(node->scalar, '\n') != NULL ? YAML_LITERAL_SCALAR_STYLE
-                                                                   : YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+                        style = strchr(node->scalar, '\n') != NULL
+                                    ? YAML_LITERAL_SCALAR_STYLE
+                                    : YAML_DOUBLE_QUOTED_SCALAR_STYLE;
                 yaml_scalar_event_initialize(&event, NULL, NULL, (yaml_char_t *)node->scalar,
-                                             (int)strlen(node->scalar), !node->quoted,
-                                             node->quoted, style);
+                                             (int)strlen(node->scalar), !node->quoted, node->quoted,
+                                             style);
                 return yaml_emitter_emit(emitter, &event);
         }
         case LIMA_YAML_SEQUENCE:

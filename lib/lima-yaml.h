@@ -27,10 +27,10 @@ typedef struct {
 } LimaYamlNode;
 
 /* Limits that make hostile documents fail fast instead of eating memory or stack. */
-#define LIMA_YAML_MAX_INPUT_BYTES (4u * 1024 * 1024)
+#define LIMA_YAML_MAX_INPUT_BYTES  (4u * 1024 * 1024)
 #define LIMA_YAML_MAX_SCALAR_BYTES (1u * 1024 * 1024)
-#define LIMA_YAML_MAX_DEPTH 64
-#define LIMA_YAML_MAX_NODES 200000 /* counted with every alias expanded */
+#define LIMA_YAML_MAX_DEPTH        64
+#define LIMA_YAML_MAX_NODES        200000 /* counted with every alias expanded */
 
 LimaYamlNode *lima_yaml_parse(const gchar *text, gsize len, const gchar *file, GError **error);
 LimaYamlNode *lima_yaml_parse_file(const gchar *path, GError **error);

@@ -87,8 +87,8 @@ test_base_remote_locations_are_refused_with_a_reason(void)
 {
         g_autoptr(LimaHost) host = test_host_new();
         g_autoptr(LimaDiagnostics) diags = NULL;
-        g_autoptr(LimaConfig) cfg = test_resolve(
-            TEST_IMAGES "base: https://example.org/x.yaml\n", host, NULL, &diags, NULL);
+        g_autoptr(LimaConfig) cfg = test_resolve(TEST_IMAGES "base: https://example.org/x.yaml\n",
+                                                 host, NULL, &diags, NULL);
         g_assert_nonnull(cfg);
         test_assert_error(diags, "only template:NAME and local files can be bases");
 }

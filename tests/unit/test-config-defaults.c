@@ -25,7 +25,7 @@ test_defaults_builtin_values(void)
         g_assert_cmpstr(cfg->vm_type.value, ==, "qemu");
         g_assert_cmpstr(cfg->os.value, ==, "Linux");
         g_assert_cmpstr(cfg->arch.value, ==, "x86_64");
-        g_assert_cmpint(cfg->cpus.value, ==, 4);       /* min(4, 16 host CPUs) */
+        g_assert_cmpint(cfg->cpus.value, ==, 4);        /* min(4, 16 host CPUs) */
         g_assert_cmpstr(cfg->memory.value, ==, "4GiB"); /* min(4GiB, 32GiB / 2) */
         g_assert_cmpstr(cfg->disk.value, ==, "100GiB");
         g_assert_cmpstr(cfg->mount_type.value, ==, "9p");
@@ -168,17 +168,17 @@ test_defaults_host_templates_in_location(void)
 {
         g_autoptr(LimaHost) host = test_host_new();
         g_autoptr(LimaDiagnostics) diags = NULL;
-        g_autoptr(LimaConfig) cfg = test_resolve(
-            TEST_IMAGES "param:\n  Src: /data/src\nmounts:\n"
-                        "- location: \"{{.Home}}/a\"\n"
-                        "- location: \"{{.Dir}}/b\"\n"
-                        "- location: \"/x/{{.Name}}/{{.UID}}/{{.User}}\"\n"
-                        "- location: \"{{ .Param.Src }}\"\n"
-                        "- location: \"{{.GlobalTempDir}}/lima\"\n"
-                        "- location: \"{{.TempDir}}/t\"\n"
-                        "- location: \"~\"\n"
-                        "- location: \"~/c/../d\"\n",
-            host, NULL, &diags, NULL);
+        g_autoptr(LimaConfig) cfg =
+            test_resolve(TEST_IMAGES "param:\n  Src: /data/src\nmounts:\n"
+                                     "- location: \"{{.Home}}/a\"\n"
+                                     "- location: \"{{.Dir}}/b\"\n"
+                                     "- location: \"/x/{{.Name}}/{{.UID}}/{{.User}}\"\n"
+                                     "- location: \"{{ .Param.Src }}\"\n"
+                                     "- location: \"{{.GlobalTempDir}}/lima\"\n"
+                                     "- location: \"{{.TempDir}}/t\"\n"
+                                     "- location: \"~\"\n"
+                                     "- location: \"~/c/../d\"\n",
+                         host, NULL, &diags, NULL);
         g_assert_cmpstr(mount_at(cfg, 0)->location.value, ==, "/home/alice/a");
         g_assert_cmpstr(mount_at(cfg, 1)->location.value, ==, "/home/alice/.lima/dev/b");
         g_assert_cmpstr(mount_at(cfg, 2)->location.value, ==, "/x/dev/1234/alice");
@@ -195,10 +195,10 @@ test_defaults_guest_templates_in_mount_point(void)
 {
         g_autoptr(LimaHost) host = test_host_new();
         g_autoptr(LimaDiagnostics) diags = NULL;
-        g_autoptr(LimaConfig) cfg = test_resolve(
-            TEST_IMAGES "mounts:\n- location: /srv/a\n  mountPoint: \"{{.Home}}/a\"\n"
-                        "- location: /srv/b\n  mountPoint: \"/mnt/{{.Hostname}}\"\n",
-            host, NULL, &diags, NULL);
+        g_autoptr(LimaConfig) cfg =
+            test_resolve(TEST_IMAGES "mounts:\n- location: /srv/a\n  mountPoint: \"{{.Home}}/a\"\n"
+                                     "- location: /srv/b\n  mountPoint: \"/mnt/{{.Hostname}}\"\n",
+                         host, NULL, &diags, NULL);
         g_assert_cmpstr(mount_at(cfg, 0)->mount_point.value, ==, "/home/alice.guest/a");
         g_assert_cmpstr(mount_at(cfg, 1)->mount_point.value, ==, "/mnt/lima-dev");
 }
@@ -220,9 +220,9 @@ test_defaults_mount_tag_is_hashed_from_location_and_mount_point(void)
 {
         g_autoptr(LimaHost) host = test_host_new();
         g_autoptr(LimaDiagnostics) diags = NULL;
-        g_autoptr(LimaConfig) cfg = test_resolve(
-            TEST_IMAGES "mounts:\n- location: /srv/a\n  mountPoint: /mnt/a\n", host, NULL,
-            &diags, NULL);
+        g_autoptr(LimaConfig) cfg =
+            test_resolve(TEST_IMAGES "mounts:\n- location: /srv/a\n  mountPoint: /mnt/a\n", host,
+                         NULL, &diags, NULL);
         g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
         g_autofree gchar *want = NULL;
         g_checksum_update(sum, (const guchar *)"/srv/a:/mnt/a", -1);
@@ -297,9 +297,9 @@ test_defaults_layers_default_instance_override(void)
         LimaMount *shared;
 
         test_assert_no_errors(diags);
-        g_assert_cmpint(cfg->cpus.value, ==, 2);          /* y over d */
-        g_assert_cmpstr(cfg->memory.value, ==, "8GiB");   /* o over y */
-        g_assert_cmpstr(cfg->disk.value, ==, "10GiB");    /* d when y is silent */
+        g_assert_cmpint(cfg->cpus.value, ==, 2);        /* y over d */
+        g_assert_cmpstr(cfg->memory.value, ==, "8GiB"); /* o over y */
+        g_assert_cmpstr(cfg->disk.value, ==, "10GiB");  /* d when y is silent */
         g_assert_cmpstr(lima_key_values_lookup(cfg->env, "A"), ==, "y");
         g_assert_cmpstr(lima_key_values_lookup(cfg->env, "B"), ==, "o");
         /* d's mounts come first; same mount point merges, later layers winning per field */

@@ -16,12 +16,12 @@ resolve_diags(const gchar *yaml)
         return diags;
 }
 
-#define CHECK_ERROR(yaml, text)                                                                   \
-        G_STMT_START                                                                              \
-        {                                                                                         \
-                g_autoptr(LimaDiagnostics) _d = resolve_diags(yaml);                              \
-                test_assert_error(_d, text);                                                      \
-        }                                                                                         \
+#define CHECK_ERROR(yaml, text)                                                                    \
+        G_STMT_START                                                                               \
+        {                                                                                          \
+                g_autoptr(LimaDiagnostics) _d = resolve_diags(yaml);                               \
+                test_assert_error(_d, text);                                                       \
+        }                                                                                          \
         G_STMT_END
 
 static void
@@ -120,7 +120,7 @@ test_validate_inaccessible_location_is_an_error(void)
 static void
 test_validate_reserved_mount_points_are_refused(void)
 {
-        const gchar *reserved[] = { "/", "/bin", "/dev", "/etc", "/home", "/opt",
+        const gchar *reserved[] = { "/",     "/bin", "/dev", "/etc", "/home", "/opt",
                                     "/sbin", "/tmp", "/usr", "/var", "/usr/" };
         for (guint i = 0; i < G_N_ELEMENTS(reserved); i++) {
                 g_autofree gchar *yaml = g_strdup_printf(

@@ -7,8 +7,10 @@
 static void
 test_instance_name_accepts_lima_names(void)
 {
-        const gchar *good[] = { "default", "dev", "containerd.io", "0912341234",
-                                "underscores_are_allowed", "a-b.c_d", "x" };
+        const gchar *good[] = {
+                "default", "dev", "containerd.io", "0912341234", "underscores_are_allowed",
+                "a-b.c_d", "x"
+        };
         g_autofree gchar *longest = g_strnfill(76, 'a');
         for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
                 g_autoptr(GError) error = NULL;
@@ -21,9 +23,18 @@ test_instance_name_accepts_lima_names(void)
 static void
 test_instance_name_refuses_bad_names_with_reason(void)
 {
-        const gchar *bad[] = { ".foo..foo",   "foo/foo",  "foo..foo",  "foo.-boo",
-                               "-foo.boo",    "foo.boo-", "but__only_tasteful_underscores",
-                               "default--default", "../etc", "a b", "é", "a\nb" };
+        const gchar *bad[] = { ".foo..foo",
+                               "foo/foo",
+                               "foo..foo",
+                               "foo.-boo",
+                               "-foo.boo",
+                               "foo.boo-",
+                               "but__only_tasteful_underscores",
+                               "default--default",
+                               "../etc",
+                               "a b",
+                               "é",
+                               "a\nb" };
         for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
                 g_autoptr(GError) error = NULL;
                 if (lima_instance_name_validate(bad[i], &error))

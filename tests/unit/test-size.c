@@ -9,10 +9,10 @@ test_size_accepts_lima_spellings(void)
                 const gchar *text;
                 guint64 bytes;
         } cases[] = {
-                { "128KiB", 128 * 1024 }, { "128k", 128 * 1024 },   { "128kb", 128 * 1024 },
-                { "4GiB", 4ull << 30 },   { "4 GiB", 4ull << 30 },  { "4gib", 4ull << 30 },
-                { "4G", 4ull << 30 },     { "4GB", 4ull << 30 },    { "100GiB", 100ull << 30 },
-                { "1.5GiB", 3ull << 29 }, { "4096", 4096 },         { "512b", 512 },
+                { "128KiB", 128 * 1024 }, { "128k", 128 * 1024 },  { "128kb", 128 * 1024 },
+                { "4GiB", 4ull << 30 },   { "4 GiB", 4ull << 30 }, { "4gib", 4ull << 30 },
+                { "4G", 4ull << 30 },     { "4GB", 4ull << 30 },   { "100GiB", 100ull << 30 },
+                { "1.5GiB", 3ull << 29 }, { "4096", 4096 },        { "512b", 512 },
                 { "2TiB", 2ull << 40 },   { "1PiB", 1ull << 50 },
         };
         for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -25,8 +25,8 @@ test_size_accepts_lima_spellings(void)
 static void
 test_size_rejects_what_is_not_a_size(void)
 {
-        const gchar *bad[] = { "12XB", "", "GiB", "-1GiB", " 4", "4GiBs", "4iB",
-                               "4.GiB", "4Gx", "1e3", "four", "4  GiB" };
+        const gchar *bad[] = { "12XB", "",      "GiB", "-1GiB", " 4",   "4GiBs",
+                               "4iB",  "4.GiB", "4Gx", "1e3",   "four", "4  GiB" };
         for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
                 guint64 bytes = 0;
                 if (lima_size_parse(bad[i], &bytes))

@@ -25,8 +25,8 @@ static void
 test_templates_all_validate(void)
 {
         g_autoptr(GPtrArray) names = lima_templates_list();
-        const gchar *expected[] = { "default", "debian-12", "ubuntu-24.04", "fedora", "alpine",
-                                    "archlinux" };
+        const gchar *expected[] = { "default", "debian-12", "ubuntu-24.04",   "fedora",
+                                    "alpine",  "archlinux", "debian-12-local" };
         for (guint i = 0; i < G_N_ELEMENTS(expected); i++) {
                 gboolean found = FALSE;
                 for (guint j = 0; j < names->len; j++)
@@ -39,9 +39,14 @@ test_templates_all_validate(void)
                 g_autoptr(LimaConfig) cfg = resolve_template(g_ptr_array_index(names, i), &diags);
                 g_test_message("template %s", (gchar *)g_ptr_array_index(names, i));
                 test_assert_no_errors(diags);
-                /* Real images, pinned by digest where Lima pins them. */
+                /* Real images, pinned by digest where Lima pins them; a local image is
+                 * built here, so there is no digest to pin. */
                 g_assert_cmpuint(cfg->images->len, >, 0);
-                g_assert_nonnull(((LimaImage *)g_ptr_array_index(cfg->images, 0))->file.digest.value);
+                {
+                        LimaImage *img = g_ptr_array_index(cfg->images, 0);
+                        if (!g_path_is_absolute(img->file.location.value))
+                                g_assert_nonnull(img->file.digest.value);
+                }
                 /* The default home mount, read-only, from template:_default/mounts. */
                 g_assert_cmpuint(cfg->mounts->len, >=, 1);
                 g_assert_cmpstr(((LimaMount *)g_ptr_array_index(cfg->mounts, 0))->location.value,
@@ -61,6 +66,18 @@ test_templates_debian_cloud_image_cannot_do_9p(void)
 }
 
 static void
+test_templates_local_debian_boots_its_own_kernel_with_9p(void)
+{
+        g_autoptr(LimaDiagnostics) diags = NULL;
+        g_autoptr(LimaConfig) cfg = resolve_template("debian-12-local", &diags);
+        LimaImage *img = g_ptr_array_index(cfg->images, 0);
+        g_assert_cmpstr(cfg->mount_type.value, ==, "9p");
+        g_assert_true(img->has_kernel);
+        g_assert_true(img->has_initrd);
+        g_assert_nonnull(strstr(img->kernel_cmdline.value, "root=LABEL=lima-root"));
+}
+
+static void
 test_templates_ubuntu_defaults_to_9p(void)
 {
         g_autoptr(LimaDiagnostics) diags = NULL;
@@ -76,5 +93,7 @@ main(int argc, char **argv)
         g_test_add_func("/templates/debian-cloud-image-cannot-do-9p",
                         test_templates_debian_cloud_image_cannot_do_9p);
         g_test_add_func("/templates/ubuntu-defaults-to-9p", test_templates_ubuntu_defaults_to_9p);
+        g_test_add_func("/templates/local-debian-boots-its-own-kernel-with-9p",
+                        test_templates_local_debian_boots_its_own_kernel_with_9p);
         return g_test_run();
 }

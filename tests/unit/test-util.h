@@ -15,8 +15,8 @@ test_host_new(void)
         host->instance_dir = g_strdup("/home/alice/.lima/dev");
         host->user = g_strdup("alice");
         host->user_comment = g_strdup("Alice Liddell");
-        host->home = g_strdup(g_getenv("TEST_HOME") != NULL ? g_getenv("TEST_HOME")
-                                                             : "/home/alice");
+        host->home =
+            g_strdup(g_getenv("TEST_HOME") != NULL ? g_getenv("TEST_HOME") : "/home/alice");
         host->uid = 1234;
         host->arch = g_strdup("x86_64");
         host->cpus = 16;
@@ -33,8 +33,7 @@ test_resolve(const gchar *yaml, LimaHost *host, const gchar *lima_home, LimaDiag
              GError **error)
 {
         *diags = lima_diagnostics_new("dev.yaml");
-        return lima_config_resolve(yaml, strlen(yaml), "dev.yaml", host, lima_home, *diags,
-                                   error);
+        return lima_config_resolve(yaml, strlen(yaml), "dev.yaml", host, lima_home, *diags, error);
 }
 
 static inline gboolean
@@ -58,34 +57,34 @@ test_print_diags(LimaDiagnostics *diags)
         }
 }
 
-#define test_assert_error(diags, text)                                                            \
-        G_STMT_START                                                                              \
-        {                                                                                         \
-                if (!test_diags_contain(diags, LIMA_DIAGNOSTIC_ERROR, text)) {                    \
-                        test_print_diags(diags);                                                  \
-                        g_error("expected an error containing: %s", text);                       \
-                }                                                                                 \
-        }                                                                                         \
+#define test_assert_error(diags, text)                                                             \
+        G_STMT_START                                                                               \
+        {                                                                                          \
+                if (!test_diags_contain(diags, LIMA_DIAGNOSTIC_ERROR, text)) {                     \
+                        test_print_diags(diags);                                                   \
+                        g_error("expected an error containing: %s", text);                         \
+                }                                                                                  \
+        }                                                                                          \
         G_STMT_END
 
-#define test_assert_warning(diags, text)                                                          \
-        G_STMT_START                                                                              \
-        {                                                                                         \
-                if (!test_diags_contain(diags, LIMA_DIAGNOSTIC_WARNING, text)) {                  \
-                        test_print_diags(diags);                                                  \
-                        g_error("expected a warning containing: %s", text);                      \
-                }                                                                                 \
-        }                                                                                         \
+#define test_assert_warning(diags, text)                                                           \
+        G_STMT_START                                                                               \
+        {                                                                                          \
+                if (!test_diags_contain(diags, LIMA_DIAGNOSTIC_WARNING, text)) {                   \
+                        test_print_diags(diags);                                                   \
+                        g_error("expected a warning containing: %s", text);                        \
+                }                                                                                  \
+        }                                                                                          \
         G_STMT_END
 
-#define test_assert_no_errors(diags)                                                              \
-        G_STMT_START                                                                              \
-        {                                                                                         \
-                if (lima_diagnostics_count(diags, LIMA_DIAGNOSTIC_ERROR) != 0) {                  \
-                        test_print_diags(diags);                                                  \
-                        g_error("expected no errors");                                           \
-                }                                                                                 \
-        }                                                                                         \
+#define test_assert_no_errors(diags)                                                               \
+        G_STMT_START                                                                               \
+        {                                                                                          \
+                if (lima_diagnostics_count(diags, LIMA_DIAGNOSTIC_ERROR) != 0) {                   \
+                        test_print_diags(diags);                                                   \
+                        g_error("expected no errors");                                             \
+                }                                                                                  \
+        }                                                                                          \
         G_STMT_END
 
 #define TEST_IMAGES "images:\n- location: https://example.org/debian.qcow2\n  arch: x86_64\n"

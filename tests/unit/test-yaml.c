@@ -38,8 +38,7 @@ test_yaml_round_trip_keeps_unknown_keys_and_order(void)
         g_assert_no_error(error);
         g_assert_cmpstr(lima_yaml_mapping_key_at(again, 0)->scalar, ==, "zeta");
         g_assert_cmpstr(lima_yaml_mapping_key_at(again, 2)->scalar, ==, "customThing");
-        g_assert_cmpstr(lima_yaml_mapping_get(again, "script")->scalar, ==,
-                        "#!/bin/sh\necho hi\n");
+        g_assert_cmpstr(lima_yaml_mapping_get(again, "script")->scalar, ==, "#!/bin/sh\necho hi\n");
         g_assert_cmpuint(
             lima_yaml_mapping_get(lima_yaml_mapping_get(again, "customThing"), "nested")
                 ->items->len,
@@ -131,8 +130,8 @@ static void
 test_yaml_oversized_input_is_refused(void)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(LimaYamlNode) doc = lima_yaml_parse("", LIMA_YAML_MAX_INPUT_BYTES + 1,
-                                                      "big.yaml", &error);
+        g_autoptr(LimaYamlNode) doc =
+            lima_yaml_parse("", LIMA_YAML_MAX_INPUT_BYTES + 1, "big.yaml", &error);
         g_assert_null(doc);
         g_assert_nonnull(strstr(error->message, "larger than the limit"));
 }

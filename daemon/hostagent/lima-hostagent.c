@@ -1,0 +1,570 @@
+/* lima-hostagent NAME: runs one instance. Prepares its disk and seed, runs QEMU, waits for
+ * the guest, serves its state on ha.sock, and powers it off cleanly. limad (or systemd, as
+ * lima@NAME.service) starts it; it outlives limad. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "lima-agent-prepare.h"
+#include "lima-agent-ready.h"
+#include "lima-agent.h"
+#include "lima-config-resolve.h"
+#include "lima-instance-name.h"
+#include "lima-paths.h"
+#include "lima-pidfile.h"
+#include "lima-qemu-argv.h"
+#include "lima-qmp.h"
+#include "lima-ssh-config.h"
+#include "lima-ssh-keys.h"
+
+/* A clean ACPI shutdown takes 4-5 s under TCG; give slow guests plenty before killing. */
+#define LIMA_AGENT_POWERDOWN_TIMEOUT_SEC 90
+#define LIMA_AGENT_BOOT_TIMEOUT_SEC      900
+
+static LimaAgent agent_state = { .listen_fd = -1 };
+static LimaWorker *prepare_worker;
+static LimaWorker *ready_worker;
+static LimaAgentPrepare prepare;
+static LimaAgentReady ready;
+static gboolean print_qemu_argv;
+
+static void lima_agent_finish(LimaAgent *agent, gboolean clean);
+
+void
+lima_agent_set_status(LimaAgent *agent, const gchar *status)
+{
+        if (g_strcmp0(agent->status, status) == 0)
+                return;
+        g_message("status: %s", status);
+        g_free(agent->status);
+        agent->status = g_strdup(status);
+        sd_notifyf(0, "STATUS=%s", status);
+        lima_agent_emit_changed(agent, "Status", NULL);
+}
+
+void
+lima_agent_add_error(LimaAgent *agent, const gchar *message)
+{
+        g_printerr("lima-hostagent: %s\n", message);
+        g_ptr_array_add(agent->errors, g_strdup(message));
+        lima_agent_emit_changed(agent, "Errors", NULL);
+}
+
+static gchar *
+lima_agent_file(LimaAgent *agent, const gchar *file)
+{
+        return g_build_filename(agent->dir, file, NULL);
+}
+
+/* The last lines of a log, for an error a person can act on. */
+static gchar *
+lima_agent_log_tail(const gchar *path, guint lines)
+{
+        g_autofree gchar *text = NULL;
+        gsize len = 0;
+        const gchar *start;
+        guint seen = 0;
+        if (!g_file_get_contents(path, &text, &len, NULL) || len == 0)
+                return g_strdup("");
+        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+                text[--len] = '\0';
+        start = text + len;
+        while (start > text) {
+                if (*(start - 1) == '\n' && ++seen == lines)
+                        break;
+                start--;
+        }
+        return g_strdup(start);
+}
+
+static void
+lima_worker_free_later_cb(LimaWorker **slot)
+{
+        g_clear_pointer(slot, lima_worker_free);
+}
+
+static int
+lima_agent_on_defer_free(sd_event_source *s, void *userdata)
+{
+        lima_worker_free_later_cb(userdata);
+        sd_event_source_disable_unref(s);
+        return 0;
+}
+
+/* A worker cannot be freed from inside its own report; do it on the next loop turn. */
+static void
+lima_agent_free_worker_later(LimaWorker **slot)
+{
+        sd_event_add_defer(agent_state.event, NULL, lima_agent_on_defer_free, slot);
+}
+
+static int
+lima_agent_on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        LimaAgent *agent = userdata;
+        if (agent->qemu_pid > 0) {
+                lima_agent_add_error(agent, _("the guest did not power off in time; killed it"));
+                kill(agent->qemu_pid, SIGKILL);
+        }
+        return 0;
+}
+
+void
+lima_agent_stop(LimaAgent *agent, gboolean force, sd_bus_message *call)
+{
+        g_autofree gchar *qmp_path = lima_agent_file(agent, LIMA_FILE_QMP_SOCK);
+        g_autoptr(GError) error = NULL;
+
+        if (call != NULL)
+                g_ptr_array_add(agent->pending_stops, sd_bus_message_ref(call));
+        if (agent->stop_requested && !force)
+                return;
+        agent->stop_requested = TRUE;
+        lima_agent_set_status(agent, "Stopping");
+        if (ready_worker != NULL)
+                lima_worker_cancel(ready_worker);
+        if (agent->qemu_pid <= 0) {
+                /* Still preparing: the worker notices and the agent ends when it returns. */
+                if (prepare_worker != NULL)
+                        lima_worker_cancel(prepare_worker);
+                else
+                        lima_agent_finish(agent, TRUE);
+                return;
+        }
+        if (!force) {
+                g_autoptr(LimaQmp) qmp = lima_qmp_connect(qmp_path, 2000, &error);
+                if (qmp != NULL && lima_qmp_system_powerdown(qmp, &error)) {
+                        lima_agent_emit_progress(agent, "stop", 0.5,
+                                                 _("asked the guest to power off"));
+                        if (agent->stop_timer == NULL)
+                                sd_event_add_time_relative(
+                                    agent->event, &agent->stop_timer, CLOCK_MONOTONIC,
+                                    LIMA_AGENT_POWERDOWN_TIMEOUT_SEC * G_USEC_PER_SEC, 0,
+                                    lima_agent_on_stop_timeout, agent);
+                        return;
+                }
+                g_warning("clean power-off failed (%s); killing QEMU", error->message);
+        }
+        kill(agent->qemu_pid, SIGKILL);
+}
+
+/* Ends the agent. A clean end removes the runtime files, so limad sees Stopped; otherwise
+ * ha.pid stays and limad reports Broken with the tail of our stderr. */
+static void
+lima_agent_finish(LimaAgent *agent, gboolean clean)
+{
+        const gchar *files[] = { LIMA_FILE_HA_SOCK, LIMA_FILE_QMP_SOCK, LIMA_FILE_GA_SOCK,
+                                 LIMA_FILE_QEMU_PID, LIMA_FILE_HA_PID };
+        if (agent->qemu_pid > 0) {
+                kill(agent->qemu_pid, SIGKILL);
+                agent->qemu_pid = 0;
+        }
+        for (guint i = 0; i < agent->pending_stops->len; i++)
+                sd_bus_reply_method_return(g_ptr_array_index(agent->pending_stops, i), NULL);
+        g_ptr_array_set_size(agent->pending_stops, 0);
+        lima_agent_server_close(agent);
+        for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+                g_autofree gchar *path = lima_agent_file(agent, files[i]);
+                if (clean || !g_str_equal(files[i], LIMA_FILE_HA_PID))
+                        unlink(path);
+        }
+        agent->exit_code = clean ? 0 : 1;
+        sd_notify(0, "STOPPING=1");
+        sd_event_exit(agent->event, agent->exit_code);
+}
+
+static void
+lima_agent_fail(LimaAgent *agent, const gchar *message)
+{
+        lima_agent_add_error(agent, message);
+        lima_agent_finish(agent, FALSE);
+}
+
+static int
+lima_agent_on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        LimaAgent *agent = userdata;
+        agent->qemu_pid = 0;
+        agent->qemu_child = sd_event_source_disable_unref(agent->qemu_child);
+        agent->stop_timer = sd_event_source_disable_unref(agent->stop_timer);
+        if (agent->stop_requested) {
+                g_message("QEMU exited; instance stopped");
+                lima_agent_finish(agent, TRUE);
+                return 0;
+        }
+        {
+                g_autofree gchar *log = lima_agent_file(agent, "qemu.stderr.log");
+                g_autofree gchar *tail = lima_agent_log_tail(log, 5);
+                g_autofree gchar *msg =
+                    g_strdup_printf(_("QEMU exited unexpectedly (%s %d)%s%s"),
+                                    si->si_code == CLD_EXITED ? "exit status" : "signal",
+                                    si->si_status, *tail != '\0' ? ": " : "", tail);
+                lima_agent_fail(agent, msg);
+        }
+        return 0;
+}
+
+static void
+lima_agent_on_ready_report(const LimaWorkerMessage *msg, gpointer user_data)
+{
+        LimaAgent *agent = user_data;
+        gboolean degraded = FALSE;
+
+        if (msg->stage != NULL) {
+                lima_agent_emit_progress(agent, msg->stage, msg->fraction, msg->message);
+                return;
+        }
+        lima_agent_free_worker_later(&ready_worker);
+        if (agent->stop_requested)
+                return;
+        if (!msg->ok) {
+                lima_agent_fail(agent, msg->error->message);
+                return;
+        }
+        for (guint i = 0; i < agent->mounts->len; i++) {
+                LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
+                g_free(m->state);
+                m->state = g_strdup(g_ptr_array_index(ready.states, i));
+                g_free(m->error);
+                m->error = g_strdup(g_ptr_array_index(ready.errors, i));
+                if (m->error != NULL) {
+                        g_autofree gchar *e =
+                            g_strdup_printf("%s: %s", m->mount->mount_point.value, m->error);
+                        lima_agent_add_error(agent, e);
+                        degraded = TRUE;
+                }
+        }
+        lima_agent_emit_changed(agent, "Mounts", NULL);
+        lima_agent_emit_progress(agent, "ready", 1.0,
+                                 degraded ? _("running, but some mounts failed") : _("running"));
+        lima_agent_set_status(agent, degraded ? "Degraded" : "Running");
+        sd_notify(0, "READY=1");
+}
+
+static GPtrArray *
+lima_agent_qemu_argv(LimaAgent *agent, GError **error)
+{
+        g_autoptr(LimaQemuPlan) plan = lima_qemu_plan_new(agent->cfg, agent->dir);
+        plan->accel = agent->accel;
+        plan->ssh_local_port = agent->ssh_port;
+        plan->kernel = g_strdup(prepare.kernel);
+        plan->initrd = g_strdup(prepare.initrd);
+        plan->kernel_cmdline = g_strdup(prepare.kernel_cmdline);
+        return lima_qemu_argv_build(plan, error);
+}
+
+static gboolean
+lima_agent_spawn_qemu(LimaAgent *agent, GError **error)
+{
+        g_autoptr(GPtrArray) argv = lima_agent_qemu_argv(agent, error);
+        g_autofree gchar *log = lima_agent_file(agent, "qemu.stderr.log");
+        g_autofree gchar *joined = NULL;
+        int log_fd;
+        pid_t pid;
+
+        if (argv == NULL)
+                return FALSE;
+        joined = g_strjoinv(" ", (gchar **)argv->pdata);
+        g_message("running %s", joined);
+        log_fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        pid = fork();
+        if (pid < 0) {
+                int saved = errno;
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                            _("cannot fork QEMU: %s"), g_strerror(saved));
+                return FALSE;
+        }
+        if (pid == 0) {
+                sigset_t none;
+                int null_fd = open("/dev/null", O_RDWR);
+                /* A VM without its agent is unmanaged: it dies with the agent. */
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                dup2(null_fd, 0);
+                dup2(null_fd, 1);
+                if (log_fd >= 0)
+                        dup2(log_fd, 2);
+                execvp(g_ptr_array_index(argv, 0), (char **)argv->pdata);
+                dprintf(2, "cannot run %s: %s\n", (char *)g_ptr_array_index(argv, 0),
+                        g_strerror(errno));
+                _exit(127);
+        }
+        if (log_fd >= 0)
+                close(log_fd);
+        agent->qemu_pid = pid;
+        sd_event_add_child(agent->event, &agent->qemu_child, pid, WEXITED, lima_agent_on_qemu_exit,
+                           agent);
+        lima_agent_emit_changed(agent, "QemuPid", NULL);
+        return TRUE;
+}
+
+static void
+lima_agent_on_prepare_report(const LimaWorkerMessage *msg, gpointer user_data)
+{
+        LimaAgent *agent = user_data;
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *msg_text = NULL;
+
+        if (msg->stage != NULL) {
+                lima_agent_emit_progress(agent, msg->stage, msg->fraction, msg->message);
+                return;
+        }
+        lima_agent_free_worker_later(&prepare_worker);
+        if (agent->stop_requested) {
+                lima_agent_finish(agent, TRUE);
+                return;
+        }
+        if (!msg->ok) {
+                lima_agent_fail(agent, msg->error->message);
+                return;
+        }
+        if (!lima_agent_spawn_qemu(agent, &error)) {
+                lima_agent_fail(agent, error->message);
+                return;
+        }
+        msg_text = g_strdup_printf(_("started QEMU (pid %d, %s); booting"), agent->qemu_pid,
+                                   agent->accel_name);
+        lima_agent_emit_progress(agent, "qemu", 0.4, msg_text);
+        ready.cfg = agent->cfg;
+        ready.name = agent->name;
+        ready.ssh_config = lima_agent_file(agent, LIMA_FILE_SSH_CONFIG);
+        ready.deadline = g_get_monotonic_time() + LIMA_AGENT_BOOT_TIMEOUT_SEC * G_USEC_PER_SEC;
+        ready_worker = lima_worker_start(agent->event, "ready", lima_agent_ready_run, &ready,
+                                         lima_agent_on_ready_report, agent);
+}
+
+/* A free 127.0.0.1 port for ssh, when the config leaves it to us. */
+static guint16
+lima_agent_free_port(GError **error)
+{
+        struct sockaddr_in addr = { .sin_family = AF_INET,
+                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(addr);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        guint16 port = 0;
+        if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
+            getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+                port = ntohs(addr.sin_port);
+        if (fd >= 0)
+                close(fd);
+        if (port == 0)
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                            _("cannot find a free port on 127.0.0.1: %s"), g_strerror(errno));
+        return port;
+}
+
+static LimaConfig *
+lima_agent_load_config(const gchar *lima_home, const gchar *name, const gchar *dir, GError **error)
+{
+        g_autofree gchar *path = g_build_filename(dir, LIMA_FILE_CONFIG, NULL);
+        g_autofree gchar *version_path = g_build_filename(dir, LIMA_FILE_VERSION, NULL);
+        g_autofree gchar *text = NULL;
+        g_autoptr(LimaHost) host = lima_host_new_from_system(name, dir);
+        g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new(path);
+        g_autoptr(LimaConfig) cfg = NULL;
+        gsize len = 0;
+
+        if (!g_file_get_contents(path, &text, &len, error))
+                return NULL;
+        if (!g_file_get_contents(version_path, &host->existing_version, NULL, NULL))
+                host->existing_version = g_strdup("");
+        g_strstrip(host->existing_version);
+        cfg = lima_config_resolve(text, len, path, host, lima_home, diags, error);
+        if (cfg == NULL || !lima_diagnostics_check(diags, error))
+                return NULL;
+        return g_steal_pointer(&cfg);
+}
+
+static int
+lima_agent_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        g_message("signal %u: stopping the instance", si->ssi_signo);
+        lima_agent_stop(userdata, si->ssi_signo == SIGINT && agent_state.stop_requested, NULL);
+        return 0;
+}
+
+static gboolean
+lima_agent_write_pid(LimaAgent *agent, GError **error)
+{
+        g_autofree gchar *path = lima_agent_file(agent, LIMA_FILE_HA_PID);
+        g_autofree gchar *text = g_strdup_printf("%d\n", getpid());
+        return g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                        error);
+}
+
+static gboolean
+lima_agent_setup(LimaAgent *agent, GError **error)
+{
+        g_autofree gchar *reason = NULL;
+        g_autofree gchar *sock = lima_agent_file(agent, LIMA_FILE_HA_SOCK);
+        g_autofree gchar *ssh_config = lima_agent_file(agent, LIMA_FILE_SSH_CONFIG);
+        g_autofree gchar *key = lima_ssh_keys_private_path(agent->lima_home);
+        LimaSshConfig ssh = { 0 };
+
+        if (!lima_accel_probe(agent->cfg->arch.value, &agent->accel, &reason, error))
+                return FALSE;
+        agent->accel_name = g_strdup(lima_accel_to_string(agent->accel));
+        g_message("accelerator %s: %s", agent->accel_name, reason);
+        agent->ssh_port = (guint16)agent->cfg->ssh_local_port.value;
+        if (agent->ssh_port == 0 && (agent->ssh_port = lima_agent_free_port(error)) == 0)
+                return FALSE;
+        ssh.instance_name = agent->name;
+        ssh.user = agent->cfg->user_name.value;
+        ssh.port = agent->ssh_port;
+        ssh.identity_file = key;
+        if (!lima_ssh_config_write(&ssh, ssh_config, error))
+                return FALSE;
+        for (guint i = 0; i < agent->cfg->mounts->len; i++) {
+                LimaAgentMount *m = g_new0(LimaAgentMount, 1);
+                m->mount = g_ptr_array_index(agent->cfg->mounts, i);
+                m->state = g_strdup("pending");
+                g_ptr_array_add(agent->mounts, m);
+        }
+        if (print_qemu_argv)
+                return TRUE;
+        if (!lima_agent_server_listen(agent, sock, error))
+                return FALSE;
+        if (!lima_agent_write_pid(agent, error))
+                return FALSE;
+        lima_agent_emit_progress(agent, "accel", 0.01, reason);
+        return TRUE;
+}
+
+/* --print-qemu-argv: prepare as a start would, then print QEMU's argv (one argument a line)
+ * instead of running it, so a benchmark can boot the very same guest by hand. */
+static int
+lima_agent_print_qemu_argv(LimaAgent *agent)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) argv = NULL;
+        if (!lima_agent_prepare_run(NULL, &prepare, &error) ||
+            (argv = lima_agent_qemu_argv(agent, &error)) == NULL) {
+                g_printerr("lima-hostagent: %s\n", error->message);
+                return 1;
+        }
+        for (guint i = 0; g_ptr_array_index(argv, i) != NULL; i++)
+                g_print("%s\n", (const gchar *)g_ptr_array_index(argv, i));
+        return 0;
+}
+
+static void
+lima_agent_mount_free(LimaAgentMount *m)
+{
+        g_free(m->state);
+        g_free(m->error);
+        g_free(m);
+}
+
+static void
+lima_agent_message_unref(gpointer m)
+{
+        sd_bus_message_unref(m);
+}
+
+int
+main(int argc, char **argv)
+{
+        LimaAgent *agent = &agent_state;
+        gboolean user_mode = FALSE;
+        gboolean system_mode = FALSE;
+        const GOptionEntry entries[] = {
+                { "user", 0, 0, G_OPTION_ARG_NONE, &user_mode,
+                  N_("The instance is in $LIMA_HOME (limad --user)"), NULL },
+                { "system", 0, 0, G_OPTION_ARG_NONE, &system_mode,
+                  N_("The instance is in /var/lib/lima (limad --system)"), NULL },
+                { "print-qemu-argv", 0, 0, G_OPTION_ARG_NONE, &print_qemu_argv,
+                  N_("Prepare the instance, print QEMU's command line (one argument a line) "
+                     "and exit without running it; for benchmarks and debugging"),
+                  NULL },
+                { NULL },
+        };
+        g_autoptr(GOptionContext) ctx = g_option_context_new(_("NAME"));
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *ha_pid = NULL;
+        sigset_t mask;
+        int r;
+
+        setlocale(LC_ALL, "");
+        g_option_context_set_summary(
+            ctx, _("Runs instance NAME: prepares its disk and cloud-init seed, runs QEMU, waits "
+                   "for the guest's sshd and mounts, serves its state on NAME/ha.sock (D-Bus, "
+                   "peer to peer) and powers it off cleanly on SIGTERM or Stop. limad starts "
+                   "it; run it by hand only to debug."));
+        g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
+        if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+                g_printerr("lima-hostagent: %s\n", error->message);
+                return 2;
+        }
+        if (argc != 2 || system_mode) {
+                g_printerr("lima-hostagent: %s\n",
+                           system_mode ? _("--system is not available in this build yet")
+                                       : _("name one instance; see --help"));
+                return 2;
+        }
+        if (!lima_instance_name_validate(argv[1], &error)) {
+                g_printerr("lima-hostagent: %s\n", error->message);
+                return 2;
+        }
+        agent->name = g_strdup(argv[1]);
+        agent->lima_home = lima_paths_home();
+        agent->dir = lima_paths_instance_file(agent->lima_home, agent->name, NULL);
+        agent->status = g_strdup("Starting");
+        agent->errors = g_ptr_array_new_with_free_func(g_free);
+        agent->mounts = g_ptr_array_new_with_free_func((GDestroyNotify)lima_agent_mount_free);
+        agent->pending_stops = g_ptr_array_new_with_free_func(lima_agent_message_unref);
+        agent->cfg = lima_agent_load_config(agent->lima_home, agent->name, agent->dir, &error);
+        if (agent->cfg == NULL) {
+                g_printerr("lima-hostagent: %s\n", error->message);
+                return 1;
+        }
+        ha_pid = lima_agent_file(agent, LIMA_FILE_HA_PID);
+        if (lima_pidfile_alive(ha_pid, "lima-hostagent") > 0) {
+                g_printerr("lima-hostagent: %s\n",
+                           _("another host agent already runs this instance"));
+                return 1;
+        }
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        r = sd_event_default(&agent->event);
+        if (r < 0) {
+                g_printerr("lima-hostagent: sd-event: %s\n", g_strerror(-r));
+                return 1;
+        }
+        sd_event_add_signal(agent->event, NULL, SIGTERM, lima_agent_on_signal, agent);
+        sd_event_add_signal(agent->event, NULL, SIGINT, lima_agent_on_signal, agent);
+        if (!lima_agent_setup(agent, &error)) {
+                g_printerr("lima-hostagent: %s\n", error->message);
+                return 1;
+        }
+        prepare.cfg = agent->cfg;
+        prepare.name = agent->name;
+        prepare.dir = agent->dir;
+        prepare.lima_home = agent->lima_home;
+        prepare.host_home = g_get_home_dir();
+        if (print_qemu_argv)
+                return lima_agent_print_qemu_argv(agent);
+        sd_notifyf(0, "STATUS=Starting (%s)", agent->accel_name);
+        prepare_worker = lima_worker_start(agent->event, "prepare", lima_agent_prepare_run,
+                                           &prepare, lima_agent_on_prepare_report, agent);
+        r = sd_event_loop(agent->event);
+        g_clear_pointer(&ready_worker, lima_worker_free);
+        g_clear_pointer(&prepare_worker, lima_worker_free);
+        lima_agent_ready_clear(&ready);
+        lima_agent_prepare_clear(&prepare);
+        return r;
+}

@@ -1,0 +1,378 @@
+/* Launching host agents and following them over their ha.sock. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lima-paths.h"
+#include "limad-agent.h"
+#include "limad-error.h"
+#include "limad-store.h"
+
+struct _LimadAgentLink {
+        sd_bus *bus; /* peer-to-peer, no bus daemon */
+        LimadInstance *instance;
+        sd_bus_slot *changed_slot;
+        sd_bus_slot *progress_slot;
+        sd_bus_slot *disconnect_slot;
+        sd_bus_slot *get_all_slot;
+};
+
+void
+limad_agent_link_free(LimadAgentLink *link)
+{
+        if (link == NULL)
+                return;
+        sd_bus_slot_unref(link->changed_slot);
+        sd_bus_slot_unref(link->progress_slot);
+        sd_bus_slot_unref(link->disconnect_slot);
+        sd_bus_slot_unref(link->get_all_slot);
+        sd_bus_flush_close_unref(link->bus);
+        g_free(link);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LimadAgentLink, limad_agent_link_free)
+
+static void
+limad_agent_read_mounts(sd_bus_message *m, LimadInstance *inst)
+{
+        const char *location, *mount_point, *type, *state;
+        int writable;
+        int r = sd_bus_message_enter_container(m, 'a', "(sssbsa{sv})");
+        if (r < 0)
+                return;
+        g_ptr_array_set_size(inst->mounts, 0);
+        while (sd_bus_message_enter_container(m, 'r', "sssbsa{sv}") > 0) {
+                LimadMountState *s = g_new0(LimadMountState, 1);
+                if (sd_bus_message_read(m, "sssbs", &location, &mount_point, &type, &writable,
+                                        &state) < 0) {
+                        g_free(s);
+                        return;
+                }
+                s->location = g_strdup(location);
+                s->mount_point = g_strdup(mount_point);
+                s->type = g_strdup(type);
+                s->writable = writable;
+                s->state = g_strdup(state);
+                if (sd_bus_message_enter_container(m, 'a', "{sv}") > 0) {
+                        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                                const char *key, *value;
+                                if (sd_bus_message_read(m, "s", &key) >= 0 &&
+                                    sd_bus_message_read(m, "v", "s", &value) >= 0) {
+                                        if (g_str_equal(key, "tag"))
+                                                s->tag = g_strdup(value);
+                                        else if (g_str_equal(key, "error") && *value != '\0')
+                                                s->error = g_strdup(value);
+                                } else {
+                                        sd_bus_message_skip(m, "v");
+                                }
+                                sd_bus_message_exit_container(m);
+                        }
+                        sd_bus_message_exit_container(m);
+                }
+                sd_bus_message_exit_container(m);
+                g_ptr_array_add(inst->mounts, s);
+        }
+        sd_bus_message_exit_container(m);
+}
+
+/* The agent's properties, mirrored onto the instance. */
+static int
+limad_agent_on_get_all(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        LimadInstance *inst = userdata;
+        g_autofree gchar *status = NULL;
+        int r;
+
+        if (inst->link != NULL)
+                inst->link->get_all_slot = sd_bus_slot_unref(inst->link->get_all_slot);
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                g_warning("%s: agent properties: %s", inst->name,
+                          sd_bus_message_get_error(reply)->message);
+                return 0;
+        }
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+                const char *key;
+                const char *contents;
+                if (sd_bus_message_read(reply, "s", &key) < 0 ||
+                    sd_bus_message_peek_type(reply, NULL, &contents) < 0)
+                        break;
+                sd_bus_message_enter_container(reply, 'v', contents);
+                if (g_str_equal(key, "Status")) {
+                        const char *v;
+                        if (sd_bus_message_read(reply, "s", &v) >= 0)
+                                status = g_strdup(v);
+                } else if (g_str_equal(key, "SSHPort")) {
+                        sd_bus_message_read(reply, "u", &inst->ssh_port);
+                } else if (g_str_equal(key, "Accelerator")) {
+                        const char *v;
+                        if (sd_bus_message_read(reply, "s", &v) >= 0) {
+                                g_free(inst->accel);
+                                inst->accel = g_strdup(v);
+                        }
+                } else if (g_str_equal(key, "Errors")) {
+                        g_auto(GStrv) errors = NULL;
+                        if (sd_bus_message_read_strv(reply, &errors) >= 0) {
+                                g_ptr_array_set_size(inst->errors, 0);
+                                for (guint i = 0; errors != NULL && errors[i] != NULL; i++)
+                                        g_ptr_array_add(inst->errors, g_strdup(errors[i]));
+                        }
+                } else if (g_str_equal(key, "Mounts")) {
+                        limad_agent_read_mounts(reply, inst);
+                } else {
+                        sd_bus_message_skip(reply, contents);
+                }
+                sd_bus_message_exit_container(reply);
+                sd_bus_message_exit_container(reply);
+        }
+        limad_instance_emit_changed(inst, "SSHPort", "Accelerator", "Errors", "Mounts", NULL);
+        if (status != NULL)
+                limad_instance_set_status(inst, status);
+        return 0;
+}
+
+static void
+limad_agent_fetch_properties(LimadInstance *inst)
+{
+        LimadAgentLink *link = inst->link;
+        link->get_all_slot = sd_bus_slot_unref(link->get_all_slot);
+        sd_bus_call_method_async(link->bus, &link->get_all_slot, NULL, LIMAD_AGENT_PATH,
+                                 "org.freedesktop.DBus.Properties", "GetAll",
+                                 limad_agent_on_get_all, inst, "s", LIMAD_AGENT_IFACE);
+}
+
+static int
+limad_agent_on_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        limad_agent_fetch_properties(userdata);
+        return 0;
+}
+
+static int
+limad_agent_on_progress(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        LimadInstance *inst = userdata;
+        const char *stage, *message;
+        double fraction;
+        if (sd_bus_message_read(m, "sds", &stage, &fraction, &message) < 0 || inst->manager == NULL)
+                return 0;
+        sd_bus_emit_signal(inst->manager->bus, inst->path, LIMAD_INSTANCE_IFACE, "Progress", "sds",
+                           stage, fraction, message);
+        return 0;
+}
+
+static int
+limad_agent_on_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        LimadInstance *inst = userdata;
+        g_info("%s: host agent link closed", inst->name);
+        limad_instance_agent_gone(inst);
+        return 0;
+}
+
+gboolean
+limad_agent_link(LimadInstance *inst, GError **error)
+{
+        g_autofree gchar *sock = g_build_filename(inst->dir, LIMA_FILE_HA_SOCK, NULL);
+        g_autofree gchar *address = NULL;
+        g_autoptr(LimadAgentLink) link = g_new0(LimadAgentLink, 1);
+        g_autofree gchar *escaped = NULL;
+        int r;
+
+        if (!g_file_test(sock, G_FILE_TEST_EXISTS)) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, "%s does not exist yet", sock);
+                return FALSE;
+        }
+        r = sd_bus_new(&link->bus);
+        if (r >= 0) {
+                escaped = g_uri_escape_string(sock, "/", FALSE);
+                address = g_strdup_printf("unix:path=%s", escaped);
+                r = sd_bus_set_address(link->bus, address);
+        }
+        if (r >= 0)
+                r = sd_bus_start(link->bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(link->bus, inst->manager->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_match_signal(link->bus, &link->changed_slot, NULL, LIMAD_AGENT_PATH,
+                                        "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                        limad_agent_on_changed, inst);
+        if (r >= 0)
+                r = sd_bus_match_signal(link->bus, &link->progress_slot, NULL, LIMAD_AGENT_PATH,
+                                        LIMAD_AGENT_IFACE, "Progress", limad_agent_on_progress,
+                                        inst);
+        if (r >= 0)
+                r = sd_bus_match_signal(link->bus, &link->disconnect_slot, NULL,
+                                        "/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+                                        "Disconnected", limad_agent_on_disconnect, inst);
+        if (r < 0) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, "cannot link to %s: %s", sock,
+                            g_strerror(-r));
+                return FALSE;
+        }
+        link->instance = inst;
+        g_clear_pointer(&inst->link, limad_agent_link_free);
+        inst->link = g_steal_pointer(&link);
+        inst->connect_timer = sd_event_source_disable_unref(inst->connect_timer);
+        g_info("%s: linked to its host agent", inst->name);
+        limad_agent_fetch_properties(inst);
+        return TRUE;
+}
+
+static int
+limad_agent_on_retry(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        LimadInstance *inst = userdata;
+        g_autoptr(GError) error = NULL;
+
+        if (limad_agent_link(inst, &error))
+                return 0;
+        if (g_get_monotonic_time() > inst->connect_deadline) {
+                g_autofree gchar *msg = g_strdup_printf(
+                    _("the host agent did not answer on %s/ha.sock; see %s/ha.stderr.log"),
+                    inst->dir, inst->dir);
+                inst->connect_timer = sd_event_source_disable_unref(inst->connect_timer);
+                limad_instance_add_error(inst, msg);
+                limad_instance_set_status(inst, "Broken");
+                return 0;
+        }
+        sd_event_source_set_time_relative(source, 200 * 1000);
+        sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+void
+limad_agent_link_retry(LimadInstance *inst, guint timeout_sec)
+{
+        inst->connect_deadline = g_get_monotonic_time() + (gint64)timeout_sec * G_USEC_PER_SEC;
+        if (inst->connect_timer != NULL)
+                return;
+        sd_event_add_time_relative(inst->manager->event, &inst->connect_timer, CLOCK_MONOTONIC,
+                                   200 * 1000, 0, limad_agent_on_retry, inst);
+}
+
+static int
+limad_agent_on_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
+{
+        LimadInstance *inst = userdata;
+        g_info("%s: host agent pid %d exited (code %d, status %d)", inst->name, si->si_pid,
+               si->si_code, si->si_status);
+        inst->agent_child = sd_event_source_disable_unref(inst->agent_child);
+        inst->agent_pid = 0;
+        if (inst->link == NULL) {
+                /* It died before it ever answered: nothing else will tell. */
+                inst->connect_timer = sd_event_source_disable_unref(inst->connect_timer);
+                limad_instance_agent_gone(inst);
+                if (si->si_code != CLD_EXITED || si->si_status != 0) {
+                        g_autofree gchar *tail = limad_instance_agent_log_tail(inst);
+                        g_autofree gchar *msg = g_strdup_printf(
+                            _("the host agent failed to start (%s %d)%s%s"),
+                            si->si_code == CLD_EXITED ? "exit status" : "signal", si->si_status,
+                            tail != NULL ? ": " : "", tail != NULL ? tail : "");
+                        limad_instance_add_error(inst, msg);
+                        limad_instance_set_status(inst, "Broken");
+                }
+        }
+        return 0;
+}
+
+static gboolean
+limad_agent_spawn(LimadInstance *inst, GError **error)
+{
+        LimadManager *manager = inst->manager;
+        g_autofree gchar *out_path = g_build_filename(inst->dir, LIMA_FILE_HA_STDOUT, NULL);
+        g_autofree gchar *err_path = g_build_filename(inst->dir, LIMA_FILE_HA_STDERR, NULL);
+        const gchar *mode = manager->system_mode ? "--system" : "--user";
+        int out_fd, err_fd;
+        pid_t pid;
+
+        out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (out_fd < 0 || err_fd < 0) {
+                int saved = errno;
+                if (out_fd >= 0)
+                        close(out_fd);
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot open %s: %s"),
+                            out_fd < 0 ? out_path : err_path, g_strerror(saved));
+                return FALSE;
+        }
+        pid = fork();
+        if (pid < 0) {
+                int saved = errno;
+                close(out_fd);
+                close(err_fd);
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot fork: %s"),
+                            g_strerror(saved));
+                return FALSE;
+        }
+        if (pid == 0) {
+                /* A session of its own: the agent outlives limad, which re-adopts it. */
+                sigset_t none;
+                int null_fd = open("/dev/null", O_RDONLY);
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                setsid();
+                dup2(null_fd, 0);
+                dup2(out_fd, 1);
+                dup2(err_fd, 2);
+                g_setenv("LIMA_HOME", manager->lima_home, TRUE);
+                execl(manager->hostagent_path, "lima-hostagent", mode, inst->name, NULL);
+                dprintf(2, "limad: cannot run %s: %s\n", manager->hostagent_path,
+                        g_strerror(errno));
+                _exit(127);
+        }
+        close(out_fd);
+        close(err_fd);
+        inst->agent_pid = pid;
+        sd_event_add_child(manager->event, &inst->agent_child, pid, WEXITED, limad_agent_on_exit,
+                           inst);
+        g_message("%s: started %s (pid %d)", inst->name, manager->hostagent_path, pid);
+        return TRUE;
+}
+
+gboolean
+limad_agent_launch(LimadInstance *inst, GError **error)
+{
+        /* A stale socket from a dead agent would be mistaken for the new one. */
+        limad_store_remove_runtime_files(inst);
+        if (!limad_agent_spawn(inst, error))
+                return FALSE;
+        limad_agent_link_retry(inst, 60);
+        return TRUE;
+}
+
+static int
+limad_agent_on_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        LimadInstance *inst = userdata;
+        if (sd_bus_message_is_method_error(reply, NULL))
+                g_warning("%s: agent Stop: %s", inst->name,
+                          sd_bus_message_get_error(reply)->message);
+        limad_instance_unref(inst);
+        return 0;
+}
+
+gboolean
+limad_agent_request_stop(LimadInstance *inst, gboolean force, GError **error)
+{
+        int r;
+        if (inst->link == NULL) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_NOT_RUNNING,
+                            _("instance \"%s\" has no running host agent"), inst->name);
+                return FALSE;
+        }
+        limad_instance_set_status(inst, "Stopping");
+        r = sd_bus_call_method_async(inst->link->bus, NULL, NULL, LIMAD_AGENT_PATH,
+                                     LIMAD_AGENT_IFACE, "Stop", limad_agent_on_stop_reply,
+                                     limad_instance_ref(inst), "b", force);
+        if (r < 0) {
+                limad_instance_unref(inst);
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                            _("cannot ask the host agent to stop: %s"), g_strerror(-r));
+                return FALSE;
+        }
+        return TRUE;
+}

@@ -1,0 +1,23 @@
+/* limad's side of a host agent: launching it, and the peer-to-peer link on its ha.sock. */
+#pragma once
+
+#include "lima-pidfile.h"
+#include "limad-manager.h"
+
+G_BEGIN_DECLS
+
+#define LIMAD_AGENT_PATH  "/io/lima/lima1/hostagent"
+#define LIMAD_AGENT_IFACE "io.lima.lima1.HostAgent"
+
+/* Starts lima-hostagent for inst (through systemd when a manager answers, else as a detached
+ * child) and begins trying to link to it. */
+gboolean limad_agent_launch(LimadInstance *inst, GError **error);
+/* Links to the agent serving inst's ha.sock now; FALSE when nothing answers there. */
+gboolean limad_agent_link(LimadInstance *inst, GError **error);
+/* Keeps trying limad_agent_link until timeout_sec, then marks the instance Broken. */
+void limad_agent_link_retry(LimadInstance *inst, guint timeout_sec);
+void limad_agent_link_free(LimadAgentLink *link);
+/* Asks the agent to stop; the instance learns it stopped when the link drops. */
+gboolean limad_agent_request_stop(LimadInstance *inst, gboolean force, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,357 @@
+/* The Manager object: create, find and validate instances; list templates. */
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "lima-config-base.h"
+#include "lima-error.h"
+#include "lima-instance-name.h"
+#include "limad-error.h"
+#include "limad-manager.h"
+#include "limad-store.h"
+
+/* Limits on what a caller may send, so a huge argument is an error, not a memory hog. */
+#define LIMAD_MAX_YAML_BYTES    (4u * 1024 * 1024)
+#define LIMAD_MAX_OPTION_MOUNTS 256
+
+static LimadInstance *
+limad_manager_lookup(LimadManager *manager, const gchar *name, sd_bus_error *ret_error)
+{
+        g_autoptr(GError) error = NULL;
+        LimadInstance *inst;
+        if (!lima_instance_name_validate(name, &error)) {
+                limad_error_to_bus(error, ret_error);
+                return NULL;
+        }
+        inst = g_hash_table_lookup(manager->instances, name);
+        if (inst == NULL)
+                sd_bus_error_setf(ret_error, LIMAD_DBUS_ERROR_PREFIX "NoSuchInstance",
+                                  _("instance \"%s\" does not exist; `limactl list` shows the "
+                                    "instances there are"),
+                                  name);
+        return inst;
+}
+
+/* a{sv} from the bus → limactl's flags. Unknown keys and wrong types are refused by name. */
+static int
+limad_manager_read_options(sd_bus_message *m, LimaConfigOptions *opts, sd_bus_error *ret_error)
+{
+        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key = NULL;
+                const char *contents = NULL;
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+#define EXPECT(sig)                                                                                \
+        if (!g_str_equal(contents, sig))                                                           \
+                return sd_bus_error_setf(ret_error, LIMAD_DBUS_ERROR_PREFIX "InvalidArgument",     \
+                                         _("option \"%s\" must have type %s, not %s"), key, sig,   \
+                                         contents);
+                if (g_str_equal(key, "cpus")) {
+                        guint32 v;
+                        EXPECT("u");
+                        r = sd_bus_message_read(m, "v", "u", &v);
+                        opts->cpus = v;
+                } else if (g_str_equal(key, "memory") || g_str_equal(key, "disk") ||
+                           g_str_equal(key, "vmType") || g_str_equal(key, "mountType")) {
+                        const char *v;
+                        EXPECT("s");
+                        r = sd_bus_message_read(m, "v", "s", &v);
+                        if (r >= 0) {
+                                gchar **slot = g_str_equal(key, "memory")   ? &opts->memory
+                                               : g_str_equal(key, "disk")   ? &opts->disk
+                                               : g_str_equal(key, "vmType") ? &opts->vm_type
+                                                                            : &opts->mount_type;
+                                g_free(*slot);
+                                *slot = g_strdup(v);
+                        }
+                } else if (g_str_equal(key, "mountWritable") || g_str_equal(key, "mountInotify") ||
+                           g_str_equal(key, "mountOnly") || g_str_equal(key, "mountNone")) {
+                        int v;
+                        EXPECT("b");
+                        r = sd_bus_message_read(m, "v", "b", &v);
+                        if (g_str_equal(key, "mountWritable"))
+                                opts->mount_writable = v;
+                        else if (g_str_equal(key, "mountInotify"))
+                                opts->mount_inotify = v;
+                        else if (g_str_equal(key, "mountOnly"))
+                                opts->mount_only = v;
+                        else
+                                opts->mount_none = v;
+                } else if (g_str_equal(key, "mounts")) {
+                        const char *loc, *mp;
+                        int w;
+                        EXPECT("a(ssb)");
+                        r = sd_bus_message_enter_container(m, 'v', "a(ssb)");
+                        if (r >= 0)
+                                r = sd_bus_message_enter_container(m, 'a', "(ssb)");
+                        while (r >= 0 && (r = sd_bus_message_read(m, "(ssb)", &loc, &mp, &w)) > 0) {
+                                if (opts->mounts->len >= LIMAD_MAX_OPTION_MOUNTS)
+                                        return sd_bus_error_setf(
+                                            ret_error, LIMAD_DBUS_ERROR_PREFIX "InvalidArgument",
+                                            _("more than %d mounts"), LIMAD_MAX_OPTION_MOUNTS);
+                                lima_config_options_add_mount(opts, loc, mp, w);
+                        }
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                } else {
+                        return sd_bus_error_setf(ret_error,
+                                                 LIMAD_DBUS_ERROR_PREFIX "InvalidArgument",
+                                                 _("unknown option \"%s\"; known: cpus, memory, "
+                                                   "disk, vmType, mountType, mountWritable, "
+                                                   "mountInotify, mountOnly, mountNone, mounts"),
+                                                 key);
+                }
+#undef EXPECT
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int
+limad_manager_check_yaml_size(const char *yaml, sd_bus_error *ret_error)
+{
+        if (strlen(yaml) > LIMAD_MAX_YAML_BYTES)
+                return sd_bus_error_setf(ret_error, LIMAD_DBUS_ERROR_PREFIX "InvalidConfig",
+                                         _("the config is %zu bytes; the limit is %u"),
+                                         strlen(yaml), LIMAD_MAX_YAML_BYTES);
+        return 0;
+}
+
+static int
+limad_manager_method_create(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        LimadManager *manager = userdata;
+        g_autoptr(LimaConfigOptions) opts = lima_config_options_new();
+        g_autoptr(GError) error = NULL;
+        const char *name = NULL;
+        const char *yaml = NULL;
+        LimadInstance *inst;
+        uid_t uid = getuid();
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &name, &yaml);
+        if (r < 0)
+                return r;
+        r = limad_manager_read_options(m, opts, ret_error);
+        if (r < 0)
+                return r;
+        r = limad_manager_check_yaml_size(yaml, ret_error);
+        if (r < 0)
+                return r;
+        if (manager->system_mode) {
+                g_autoptr(sd_bus_creds) creds = NULL;
+                r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+                if (r >= 0)
+                        r = sd_bus_creds_get_euid(creds, &uid);
+                if (r < 0)
+                        return r;
+        }
+        inst = limad_store_create(manager, name, yaml, opts, uid, &error);
+        if (inst == NULL)
+                return limad_error_to_bus(error, ret_error);
+        g_message("created instance %s", inst->name);
+        return sd_bus_reply_method_return(m, "o", inst->path);
+}
+
+static int
+limad_manager_method_get_instance(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        LimadManager *manager = userdata;
+        const char *name = NULL;
+        LimadInstance *inst;
+        int r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        inst = limad_manager_lookup(manager, name, ret_error);
+        if (inst == NULL)
+                return -ENOENT;
+        return sd_bus_reply_method_return(m, "o", inst->path);
+}
+
+static int
+limad_manager_method_validate(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        LimadManager *manager = userdata;
+        g_autoptr(GError) error = NULL;
+        g_auto(GStrv) warnings = NULL;
+        g_autofree gchar *filled = NULL;
+        g_autoptr(sd_bus_message) reply = NULL;
+        const char *yaml = NULL;
+        int r = sd_bus_message_read(m, "s", &yaml);
+
+        if (r < 0)
+                return r;
+        r = limad_manager_check_yaml_size(yaml, ret_error);
+        if (r < 0)
+                return r;
+        filled = limad_store_validate(manager, "default", yaml, NULL, &warnings, NULL, &error);
+        if (filled == NULL)
+                return limad_error_to_bus(error, ret_error);
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", filled);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(reply, warnings);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int
+limad_manager_method_list_templates(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        g_autoptr(GPtrArray) names = lima_templates_list();
+        g_autoptr(sd_bus_message) reply = NULL;
+        int r = sd_bus_message_new_method_return(m, &reply);
+
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        for (guint i = 0; r >= 0 && i < names->len; i++) {
+                const gchar *name = g_ptr_array_index(names, i);
+                g_autofree gchar *path = lima_template_locate(name, NULL);
+                r = sd_bus_message_append(reply, "(ss)", name, path != NULL ? path : "");
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int
+limad_manager_get_property(sd_bus *bus, const char *path, const char *interface,
+                           const char *property, sd_bus_message *reply, void *userdata,
+                           sd_bus_error *error)
+{
+        if (g_str_equal(property, "Version"))
+                return sd_bus_message_append(reply, "s", LIMAD_VERSION);
+        return sd_bus_message_append(reply, "s", LIMA_COMPAT_VERSION);
+}
+
+static const sd_bus_vtable limad_manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD_WITH_ARGS(
+            "CreateInstance", SD_BUS_ARGS("s", name, "s", yaml, "a{sv}", options),
+            SD_BUS_RESULT("o", instance), limad_manager_method_create, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetInstance", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", instance),
+                                limad_manager_method_get_instance, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ValidateConfig", SD_BUS_ARGS("s", yaml),
+                                SD_BUS_RESULT("s", filled, "as", warnings),
+                                limad_manager_method_validate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListTemplates", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ss)", templates),
+                                limad_manager_method_list_templates, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("Version", "s", limad_manager_get_property, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LimaVersion", "s", limad_manager_get_property, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_VTABLE_END,
+};
+
+/* /io/lima/lima1/instance/ENCODED → the instance, for the fallback vtable. */
+static int
+limad_manager_find_instance(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                            void **found, sd_bus_error *ret_error)
+{
+        LimadManager *manager = userdata;
+        g_autofree gchar *name = NULL;
+        LimadInstance *inst;
+        int r = sd_bus_path_decode(path, LIMAD_INSTANCE_PREFIX, &name);
+        if (r <= 0)
+                return 0;
+        inst = g_hash_table_lookup(manager->instances, name);
+        if (inst == NULL)
+                return 0;
+        *found = inst;
+        return 1;
+}
+
+static int
+limad_manager_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
+                        sd_bus_error *ret_error)
+{
+        LimadManager *manager = userdata;
+        g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+        g_auto(GStrv) paths = NULL;
+        GHashTableIter iter;
+        gpointer value;
+        gsize n;
+        char **out;
+
+        g_hash_table_iter_init(&iter, manager->instances);
+        while (g_hash_table_iter_next(&iter, NULL, &value))
+                g_strv_builder_add(builder, ((LimadInstance *)value)->path);
+        paths = g_strv_builder_end(builder);
+        /* sd-bus frees the list with free(), not g_free(). */
+        n = g_strv_length(paths);
+        out = calloc(n + 1, sizeof(char *));
+        if (out == NULL)
+                return -ENOMEM;
+        for (gsize i = 0; i < n; i++)
+                out[i] = strdup(paths[i]);
+        *nodes = out;
+        return 0;
+}
+
+LimadManager *
+limad_manager_new(sd_event *event, sd_bus *bus, const gchar *lima_home, gboolean system_mode,
+                  GError **error)
+{
+        LimadManager *manager = g_new0(LimadManager, 1);
+        int r;
+
+        manager->event = sd_event_ref(event);
+        manager->bus = sd_bus_ref(bus);
+        manager->lima_home = g_strdup(lima_home);
+        manager->system_mode = system_mode;
+        manager->instances = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                                   (GDestroyNotify)limad_instance_unref);
+        r = sd_bus_add_object_vtable(bus, NULL, LIMAD_MANAGER_PATH, LIMAD_MANAGER_IFACE,
+                                     limad_manager_vtable, manager);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(bus, NULL, LIMAD_INSTANCE_PREFIX,
+                                               LIMAD_INSTANCE_IFACE, limad_instance_vtable,
+                                               limad_manager_find_instance, manager);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(bus, NULL, LIMAD_INSTANCE_PREFIX,
+                                               limad_manager_enumerate, manager);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(bus, NULL, LIMAD_MANAGER_PATH);
+        if (r < 0) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, "cannot export the API: %s",
+                            g_strerror(-r));
+                limad_manager_free(manager);
+                return NULL;
+        }
+        limad_store_load_all(manager);
+        return manager;
+}
+
+void
+limad_manager_free(LimadManager *manager)
+{
+        if (manager == NULL)
+                return;
+        g_hash_table_unref(manager->instances);
+        sd_bus_unref(manager->bus);
+        sd_event_unref(manager->event);
+        g_free(manager->lima_home);
+        g_free(manager->hostagent_path);
+        g_free(manager);
+}

@@ -1,0 +1,228 @@
+#define _XOPEN_SOURCE 700
+#include "limad-store.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "lima-config-base.h"
+#include "lima-config-resolve.h"
+#include "lima-error.h"
+#include "lima-instance-name.h"
+#include "lima-paths.h"
+#include "limad-error.h"
+
+static void
+limad_store_export(LimadManager *manager, LimadInstance *inst)
+{
+        g_hash_table_replace(manager->instances, inst->name, inst);
+        sd_bus_emit_object_added(manager->bus, inst->path);
+}
+
+void
+limad_store_load_all(LimadManager *manager)
+{
+        g_autoptr(GDir) dir = g_dir_open(manager->lima_home, 0, NULL);
+        const gchar *entry;
+
+        while (dir != NULL && (entry = g_dir_read_name(dir)) != NULL) {
+                g_autofree gchar *config = NULL;
+                LimadInstance *inst;
+                if (entry[0] == '_' || entry[0] == '.' || !lima_instance_name_validate(entry, NULL))
+                        continue;
+                config = lima_paths_instance_file(manager->lima_home, entry, LIMA_FILE_CONFIG);
+                if (!g_file_test(config, G_FILE_TEST_IS_REGULAR))
+                        continue;
+                inst = limad_instance_load(manager, entry);
+                limad_store_export(manager, inst);
+                limad_instance_refresh(inst);
+                g_info("loaded instance %s (%s)", inst->name, inst->status);
+        }
+}
+
+gchar *
+limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml,
+                     const LimaConfigOptions *opts, gchar ***warnings, gchar **composed,
+                     GError **error)
+{
+        g_autofree gchar *file = g_strdup_printf("%s.yaml", name);
+        g_autofree gchar *dir = lima_paths_instance_file(manager->lima_home, name, NULL);
+        g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new(file);
+        g_autoptr(LimaConfig) cfg = NULL;
+        g_autoptr(LimaConfig) filled = NULL;
+        g_autoptr(LimaHost) host = lima_host_new_from_system(name, dir);
+        g_autofree gchar *text = NULL;
+
+        cfg = lima_config_load_data(yaml, strlen(yaml), file, diags, error);
+        if (cfg == NULL || !lima_diagnostics_check(diags, error))
+                return NULL;
+        if (!lima_config_resolve_base(cfg, diags, error) || !lima_diagnostics_check(diags, error))
+                return NULL;
+        if (opts != NULL && !lima_config_options_apply(opts, cfg, error))
+                return NULL;
+        text = lima_config_to_yaml(cfg, error);
+        if (text == NULL)
+                return NULL;
+        g_ptr_array_set_size(diags->items, 0);
+        filled =
+            lima_config_resolve(text, strlen(text), file, host, manager->lima_home, diags, error);
+        if (filled == NULL || !lima_diagnostics_check(diags, error))
+                return NULL;
+        if (warnings != NULL)
+                *warnings = lima_diagnostics_warnings(diags);
+        if (composed != NULL)
+                *composed = g_steal_pointer(&text);
+        return lima_config_to_yaml(filled, error);
+}
+
+static gboolean
+limad_store_write(const gchar *dir, const gchar *file, const gchar *contents, GError **error)
+{
+        g_autofree gchar *path = g_build_filename(dir, file, NULL);
+        /* g_file_set_contents writes a temp file, fsyncs and renames: atomic. */
+        return g_file_set_contents_full(path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                        error);
+}
+
+static int
+limad_store_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static gboolean
+limad_store_rm_rf(const gchar *path, GError **error)
+{
+        if (nftw(path, limad_store_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
+                int saved = errno;
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot remove %s: %s"), path,
+                            g_strerror(saved));
+                return FALSE;
+        }
+        return TRUE;
+}
+
+LimadInstance *
+limad_store_create(LimadManager *manager, const gchar *name, const gchar *yaml,
+                   const LimaConfigOptions *opts, guint owner_uid, GError **error)
+{
+        g_autofree gchar *composed = NULL;
+        g_autofree gchar *filled = NULL;
+        g_autofree gchar *final_dir = NULL;
+        g_autofree gchar *tmp_template = NULL;
+        g_autofree gchar *owner = g_strdup_printf("%u\n", owner_uid);
+        gchar *tmp_dir;
+        LimadInstance *inst;
+
+        if (!lima_instance_name_validate(name, error))
+                return NULL;
+        if (g_hash_table_contains(manager->instances, name)) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_EXISTS,
+                            _("instance \"%s\" already exists; pick another name or delete it "
+                              "first"),
+                            name);
+                return NULL;
+        }
+        filled = limad_store_validate(manager, name, yaml, opts, NULL, &composed, error);
+        if (filled == NULL)
+                return NULL;
+        if (g_mkdir_with_parents(manager->lima_home, 0700) != 0) {
+                int saved = errno;
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot create %s: %s"),
+                            manager->lima_home, g_strerror(saved));
+                return NULL;
+        }
+        /* Built under a hidden name, then renamed into place: all or nothing. */
+        tmp_template = g_build_filename(manager->lima_home, ".create-XXXXXX", NULL);
+        tmp_dir = g_mkdtemp_full(tmp_template, 0700);
+        if (tmp_dir == NULL) {
+                int saved = errno;
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot create %s: %s"),
+                            tmp_template, g_strerror(saved));
+                return NULL;
+        }
+        if (!limad_store_write(tmp_dir, LIMA_FILE_CONFIG, composed, error) ||
+            !limad_store_write(tmp_dir, LIMA_FILE_VERSION, LIMA_COMPAT_VERSION, error) ||
+            !limad_store_write(tmp_dir, LIMA_FILE_OWNER, owner, error)) {
+                limad_store_rm_rf(tmp_dir, NULL);
+                return NULL;
+        }
+        final_dir = lima_paths_instance_file(manager->lima_home, name, NULL);
+        if (rename(tmp_dir, final_dir) != 0) {
+                int saved = errno;
+                limad_store_rm_rf(tmp_dir, NULL);
+                if (saved == EEXIST || saved == ENOTEMPTY)
+                        g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_EXISTS,
+                                    _("%s already exists; pick another name or remove it"),
+                                    final_dir);
+                else
+                        g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                                    _("cannot create %s: %s"), final_dir, g_strerror(saved));
+                return NULL;
+        }
+        inst = limad_instance_load(manager, name);
+        limad_store_export(manager, inst);
+        return inst;
+}
+
+void
+limad_store_remove_runtime_files(LimadInstance *inst)
+{
+        const gchar *files[] = { LIMA_FILE_HA_PID, LIMA_FILE_QEMU_PID, LIMA_FILE_HA_SOCK,
+                                 LIMA_FILE_QMP_SOCK, LIMA_FILE_GA_SOCK };
+        for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+                g_autofree gchar *path = g_build_filename(inst->dir, files[i], NULL);
+                g_unlink(path);
+        }
+}
+
+gboolean
+limad_store_delete(LimadManager *manager, LimadInstance *inst, GError **error)
+{
+        g_autofree gchar *trash = NULL;
+        g_autoptr(LimadInstance) hold = limad_instance_ref(inst);
+        (void)hold; /* keeps inst alive while it may be dropped */
+
+        /* Renamed away first, so a half-deleted folder never looks like an instance. */
+        trash = g_strdup_printf("%s/.delete-%s-%d", manager->lima_home, inst->name, getpid());
+        if (rename(inst->dir, trash) != 0 && errno != ENOENT) {
+                int saved = errno;
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot delete %s: %s"),
+                            inst->dir, g_strerror(saved));
+                return FALSE;
+        }
+        sd_bus_emit_object_removed(manager->bus, inst->path);
+        g_hash_table_remove(manager->instances, inst->name);
+        inst->manager = NULL;
+        return limad_store_rm_rf(trash, error);
+}
+
+gboolean
+limad_store_set_config(LimadManager *manager, LimadInstance *inst, const gchar *yaml,
+                       GError **error)
+{
+        g_autofree gchar *composed = NULL;
+        g_autofree gchar *filled =
+            limad_store_validate(manager, inst->name, yaml, NULL, NULL, &composed, error);
+        LimadInstance *fresh;
+
+        if (filled == NULL)
+                return FALSE;
+        if (!limad_store_write(inst->dir, LIMA_FILE_CONFIG, composed, error))
+                return FALSE;
+        /* Reload so every property follows the new config. */
+        fresh = limad_instance_load(manager, inst->name);
+        lima_config_free(inst->cfg);
+        inst->cfg = g_steal_pointer(&fresh->cfg);
+        g_ptr_array_set_size(inst->errors, 0);
+        g_ptr_array_set_size(inst->mounts, 0);
+        g_ptr_array_extend_and_steal(inst->mounts, g_steal_pointer(&fresh->mounts));
+        fresh->mounts = g_ptr_array_new();
+        limad_instance_unref(fresh);
+        limad_instance_emit_changed(inst, "VMType", "Arch", "CPUs", "Memory", "Disk", "Mounts",
+                                    "Errors", NULL);
+        return TRUE;
+}

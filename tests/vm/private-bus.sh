@@ -1,0 +1,38 @@
+# Sourced by the VM tests and benchmarks: a private session bus whose D-Bus activation runs
+# the limad under test, and a LIMA_HOME of its own. Needs $build (the meson build folder),
+# $src (the source tree) and $work (a scratch folder); exports the environment limactl uses.
+export LIMA_HOME=$work/home
+export LIMA_TEMPLATES_PATH=$src/templates
+export LIMA_CACHE_HOME=$work/cache
+mkdir -p "$LIMA_HOME" "$work/services"
+
+cat >"$work/services/io.lima.lima1.service" <<SERVICE
+[D-BUS Service]
+Name=io.lima.lima1
+Exec=/bin/sh -c 'exec env LIMA_HOME=$LIMA_HOME LIMA_TEMPLATES_PATH=$LIMA_TEMPLATES_PATH LIMA_CACHE_HOME=$LIMA_CACHE_HOME $build/daemon/limad --user -v >>$work/limad.log 2>&1'
+SERVICE
+cat >"$work/session.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$work/bus</listen>
+  <servicedir>$work/services</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+dbus-daemon --config-file="$work/session.conf" --nofork --nopidfile 2>"$work/bus.log" &
+bus_pid=$!
+export DBUS_SESSION_BUS_ADDRESS=unix:path=$work/bus
+for _ in $(seq 50); do [ -S "$work/bus" ] && break; sleep 0.1; done
+
+# Ends what this bus started: limad, and any host agent (and so its QEMU) left running.
+private_bus_stop() {
+        kill "$bus_pid" 2>/dev/null
+        pkill -f "$build/daemon/limad --user" 2>/dev/null
+        pkill -KILL -f "lima-hostagent --user" -U "$(id -u)" 2>/dev/null
+}

@@ -1,0 +1,163 @@
+#!/bin/bash
+# Real instances, end to end, as a user runs them: a private session bus with D-Bus
+# activation of the real limad --user, limactl, and a real QEMU guest booted from the offline
+# Debian image (tools/build-guest-image). Boots few guests and checks many things in each.
+#
+#   tests/vm/test-vm-lifecycle.sh BUILD_DIR
+#
+# Prints TAP. Needs the image in /var/cache/limad/images/debian-12-local (LIMAD_IMAGE_DIR).
+set -u
+build=$(cd "$1" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+limactl=$build/client/limactl
+image_dir=${LIMAD_IMAGE_DIR:-/var/cache/limad/images/debian-12-local}
+
+work=$(mktemp -d /tmp/limad-vm-XXXXXX)
+mkdir -p "$work/share" "$work/ro"
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok $((pass + fail)) - $1"; }
+not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - ${1//$'\n'/ | }"; }
+check() { # NAME COMMAND...: passes when COMMAND exits 0
+        local name=$1
+        shift
+        if out=$("$@" 2>&1); then ok "$name"; else not_ok "$name: $out"; fi
+}
+check_fails() { # NAME EXPECTED-TEXT COMMAND...: passes when COMMAND fails saying EXPECTED
+        local name=$1 want=$2
+        shift 2
+        if out=$("$@" 2>&1); then
+                not_ok "$name: succeeded: $out"
+        elif [[ "$out" == *"$want"* ]]; then
+                ok "$name"
+        else
+                not_ok "$name: wanted \"$want\" in: $out"
+        fi
+}
+status_of() { "$limactl" list --format '{{.Status}}' "$1" 2>/dev/null; }
+wait_status() { # NAME STATUS SECONDS
+        local i
+        for ((i = 0; i < $3 * 2; i++)); do
+                [ "$(status_of "$1")" = "$2" ] && return 0
+                sleep 0.5
+        done
+        echo "status of $1 is $(status_of "$1"), not $2, after $3 s" >&2
+        return 1
+}
+elapsed() { echo $(($(date +%s) - $1)); }
+
+cleanup() {
+        "$limactl" stop -f vm >/dev/null 2>&1
+        declare -F private_bus_stop >/dev/null && private_bus_stop
+        if [ "$fail" -gt 0 ]; then
+                echo "# kept $work for a look (limad.log, home/vm/*.log)"
+        else
+                rm -rf "$work"
+        fi
+}
+trap cleanup EXIT
+
+if [ ! -f "$image_dir/disk.qcow2" ]; then
+        echo "1..0 # SKIP no guest image in $image_dir: run tools/build-guest-image"
+        exit 0
+fi
+
+. "$src/tests/vm/private-bus.sh"
+
+echo hello-from-host >"$work/share/from-host.txt"
+echo read-only-data >"$work/ro/data.txt"
+
+# --- create: bad input first; each is refused by name and leaves nothing behind
+check_fails "create refuses an invalid name" "is invalid" \
+        "$limactl" create --name "../evil" template:debian-12-local
+check_fails "create refuses a bad config, naming file:line:column" "9p.msize" \
+        "$limactl" create --name bad "$src/tests/vm/data/bad-msize.yaml"
+check "nothing was left behind by failed creates" \
+        test -z "$(ls -A "$LIMA_HOME" | grep -v '^_config$')"
+check "limad was started by D-Bus activation" pgrep -f "$build/daemon/limad --user"
+check "create from the offline template with mounts" \
+        "$limactl" create --name vm --mount "$work/share:w" --mount "$work/ro" \
+        template:debian-12-local
+check_fails "create refuses a duplicate name" "already exists" \
+        "$limactl" create --name vm template:debian-12-local
+check_fails "start of an unknown instance names it" "does not exist" "$limactl" start nosuch
+check_fails "stop of a stopped instance says so" "is not running" "$limactl" stop vm
+
+# --- first boot
+t0=$(date +%s)
+check "start boots the guest (Running)" "$limactl" start vm --timeout 15m
+echo "# first start took $(elapsed "$t0") s"
+check "list --json shows it Running" \
+        sh -c "'$limactl' list --json | grep '\"name\":\"vm\"' | grep -q '\"status\":\"Running\"'"
+check_fails "start of a running instance says so" "already" "$limactl" start vm
+host_user=$(id -un)
+host_uid=$(id -u)
+[ "$host_uid" = 0 ] && host_user=lima host_uid=1000 # root's guest user is Lima's fallback
+check "shell runs id as the host user" \
+        sh -c "[ \"\$('$limactl' shell vm id -un)\" = '$host_user' ]"
+check "shell runs id with the host uid" \
+        sh -c "[ \"\$('$limactl' shell vm id -u)\" = '$host_uid' ]"
+check "the guest reads a file written on the host (9p)" \
+        sh -c "[ \"\$('$limactl' shell vm cat '$work/share/from-host.txt')\" = hello-from-host ]"
+check "the guest writes into a writable mount" \
+        "$limactl" shell vm sh -c "echo hello-from-guest > '$work/share/from-guest.txt'"
+check "the host reads what the guest wrote" grep -qx hello-from-guest "$work/share/from-guest.txt"
+check_fails "a read-only mount refuses guest writes, even for root" "Read-only file system" \
+        "$limactl" shell vm sudo sh -c "echo x > '$work/ro/new.txt'"
+check "info shows the mounts as mounted" sh -c "'$limactl' info vm | grep -q mounted"
+
+# --- stop and start again
+check "stop powers the guest off" "$limactl" stop vm
+check "status is Stopped" wait_status vm Stopped 10
+check "no QEMU is left running" sh -c "! pgrep -f 'qemu-system.*$LIMA_HOME/vm/'"
+t0=$(date +%s)
+check "start again (second boot)" "$limactl" start vm --timeout 15m
+echo "# second start took $(elapsed "$t0") s"
+check "the file the guest wrote is still there in the guest" \
+        "$limactl" shell vm test -f "$work/share/from-guest.txt"
+
+# --- limad killed while the instance runs: a new limad re-adopts it
+pkill -KILL -f "$build/daemon/limad --user"
+sleep 1
+check "the instance survives limad's death" pgrep -f "lima-hostagent --user vm"
+check "a new limad (activated) shows it Running" wait_status vm Running 30
+check "and can stop it" "$limactl" stop vm
+check "status is Stopped after that" wait_status vm Stopped 10
+
+# --- the host agent killed: Broken or Stopped, then restartable
+check "start (third boot)" "$limactl" start vm --timeout 15m
+agent_pid=$(pgrep -f "lima-hostagent --user vm")
+kill -KILL "$agent_pid"
+check "a killed host agent shows as Broken or Stopped" \
+        sh -c "for i in \$(seq 60); do s=\$('$limactl' list --format '{{.Status}}' vm); \
+                case \$s in Broken|Stopped) exit 0;; esac; sleep 0.5; done; exit 1"
+check "QEMU died with its agent" \
+        sh -c "for i in \$(seq 20); do pgrep -f 'qemu-system.*$LIMA_HOME/vm/' >/dev/null || exit 0; sleep 0.5; done; exit 1"
+check "start after the kill works (fourth boot)" "$limactl" start vm --timeout 15m
+check "shell works after the restart" "$limactl" shell vm true
+
+# --- faults: a missing image and a corrupt disk fail with a clear message
+check "stop before delete" "$limactl" stop vm
+check_fails "delete of a running instance needs --force" "stop it first" sh -c \
+        "'$limactl' start vm --timeout 15m >/dev/null && '$limactl' delete vm"
+check "delete --force removes a running instance" "$limactl" delete --force vm
+check "the instance folder is gone" test ! -e "$LIMA_HOME/vm"
+check "list no longer shows it" sh -c "! '$limactl' list -q | grep -qx vm"
+
+sed "s|@IMAGE@|$work/missing.qcow2|" "$src/tests/vm/data/local-image.yaml" >"$work/missing.yaml"
+check "create with a missing image works (checked at start)" \
+        "$limactl" create --name missing "$work/missing.yaml"
+check_fails "start with a missing image fails and names the file" "missing.qcow2" \
+        "$limactl" start missing --timeout 2m
+check "a failed start leaves the instance Broken" wait_status missing Broken 10
+head -c 1048576 /dev/urandom >"$work/corrupt.qcow2"
+sed "s|@IMAGE@|$work/corrupt.qcow2|" "$src/tests/vm/data/local-image.yaml" >"$work/corrupt.yaml"
+check "create with a corrupt image" "$limactl" create --name corrupt "$work/corrupt.yaml"
+check_fails "start with a corrupt image fails with qemu-img's reason" "corrupt.qcow2" \
+        "$limactl" start corrupt --timeout 2m
+check "delete the broken ones" "$limactl" delete missing corrupt
+
+echo "1..$((pass + fail))"
+echo "# $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

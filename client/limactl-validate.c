@@ -6,16 +6,8 @@
 #include "lima-config-base.h"
 #include "lima-config-resolve.h"
 #include "lima-instance-name.h"
+#include "lima-paths.h"
 #include "limactl.h"
-
-static gchar *
-limactl_lima_home(void)
-{
-        const gchar *env = g_getenv("LIMA_HOME");
-        if (env != NULL && *env != '\0')
-                return g_strdup(env);
-        return g_build_filename(g_get_home_dir(), ".lima", NULL);
-}
 
 /* Lima names the instance after the file: dev.yaml → dev. */
 static gchar *
@@ -107,7 +99,7 @@ limactl_validate(int argc, char **argv)
         };
         g_autoptr(GOptionContext) ctx = g_option_context_new(_("FILE|template:NAME…"));
         g_autoptr(GError) error = NULL;
-        g_autofree gchar *lima_home = limactl_lima_home();
+        g_autofree gchar *lima_home = lima_paths_home();
         gboolean ok = TRUE;
 
         g_option_context_set_summary(

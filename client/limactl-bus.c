@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 GQuark
 limactl_error_quark(void)
 {
@@ -109,8 +108,8 @@ limactl_bus_set_errno_error(GError **error, int r)
                                       "(journalctl --user -u limad, or its stderr)"));
                 return;
         default:
-                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED,
-                            _("D-Bus call failed: %s"), g_strerror(-r));
+                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED, _("D-Bus call failed: %s"),
+                            g_strerror(-r));
                 return;
         }
 }
@@ -152,8 +151,8 @@ limactl_bus_set_error(GError **error, int r, const sd_bus_error *e)
         }
         if (g_str_equal(name, SD_BUS_ERROR_ACCESS_DENIED) ||
             g_str_equal(name, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)) {
-                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED,
-                            _("permission denied: %s"), message != NULL ? message : name);
+                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED, _("permission denied: %s"),
+                            message != NULL ? message : name);
                 return;
         }
         if (g_str_equal(name, SD_BUS_ERROR_UNKNOWN_METHOD) ||
@@ -209,8 +208,8 @@ limactl_bus_get_instance_path(sd_bus *bus, const gchar *name, GError **error)
         const char *path = NULL;
         int r;
 
-        call = limactl_bus_new_call(bus, LIMACTL_MANAGER_PATH, LIMACTL_MANAGER_IFACE,
-                                    "GetInstance", error);
+        call = limactl_bus_new_call(bus, LIMACTL_MANAGER_PATH, LIMACTL_MANAGER_IFACE, "GetInstance",
+                                    error);
         if (call == NULL)
                 return NULL;
         r = sd_bus_message_append(call, "s", name);

@@ -7,11 +7,11 @@
 
 G_BEGIN_DECLS
 
-#define LIMACTL_BUS_NAME           "io.lima.lima1"
-#define LIMACTL_MANAGER_PATH       "/io/lima/lima1"
-#define LIMACTL_MANAGER_IFACE      "io.lima.lima1.Manager"
-#define LIMACTL_INSTANCE_IFACE     "io.lima.lima1.Instance"
-#define LIMACTL_LIMA_ERROR_PREFIX  "io.lima.lima1.Error."
+#define LIMACTL_BUS_NAME            "io.lima.lima1"
+#define LIMACTL_MANAGER_PATH        "/io/lima/lima1"
+#define LIMACTL_MANAGER_IFACE       "io.lima.lima1.Manager"
+#define LIMACTL_INSTANCE_IFACE      "io.lima.lima1.Instance"
+#define LIMACTL_LIMA_ERROR_PREFIX   "io.lima.lima1.Error."
 #define LIMACTL_BUS_DEFAULT_TIMEOUT (25 * (guint64)G_USEC_PER_SEC)
 /* Stop and Delete return only once the guest is down; a clean ACPI shutdown takes a while. */
 #define LIMACTL_BUS_LONG_TIMEOUT (10 * 60 * (guint64)G_USEC_PER_SEC)
@@ -24,9 +24,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(sd_bus_error, sd_bus_error_free)
 #define LIMACTL_ERROR (limactl_error_quark())
 
 typedef enum {
-        LIMACTL_ERROR_FAILED,         /* anything else limad or the bus said */
-        LIMACTL_ERROR_NO_BUS,         /* no bus to talk to */
-        LIMACTL_ERROR_NOT_RUNNING,    /* the bus answers, limad does not */
+        LIMACTL_ERROR_FAILED,      /* anything else limad or the bus said */
+        LIMACTL_ERROR_NO_BUS,      /* no bus to talk to */
+        LIMACTL_ERROR_NOT_RUNNING, /* the bus answers, limad does not */
         LIMACTL_ERROR_NO_SUCH_INSTANCE,
         LIMACTL_ERROR_ALREADY_RUNNING,
         LIMACTL_ERROR_INSTANCE_NOT_RUNNING,

@@ -26,6 +26,7 @@ typedef struct {
         gchar *mount_type;
         gboolean mount_writable;
         gboolean mount_inotify;
+        gboolean list_templates;
         GStrv args;
 } LimactlCreateFlags;
 
@@ -60,8 +61,8 @@ limactl_default_yaml(void)
 
 /* template:NAME → a config that is only that template, named after it. */
 static gboolean
-limactl_create_from_template(const gchar *arg, const gchar *flag_name, gchar **name,
-                             gchar **yaml, GError **error)
+limactl_create_from_template(const gchar *arg, const gchar *flag_name, gchar **name, gchar **yaml,
+                             GError **error)
 {
         const gchar *template = arg + strlen("template:");
 
@@ -77,8 +78,7 @@ limactl_create_from_template(const gchar *arg, const gchar *flag_name, gchar **n
                             arg);
                 return FALSE;
         }
-        *name = flag_name != NULL ? g_strdup(flag_name)
-                                  : limactl_instance_name_from_path(template);
+        *name = flag_name != NULL ? g_strdup(flag_name) : limactl_instance_name_from_path(template);
         if (*name == NULL) {
                 g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_INVALID_ARGUMENT,
                             _("\"%s\" does not make an instance name; pass --name NAME"), arg);
@@ -98,8 +98,7 @@ limactl_create_from_file(const gchar *path, const gchar *flag_name, gchar **name
         if (g_str_equal(path, "-")) {
                 g_autoptr(GIOChannel) in = g_io_channel_unix_new(0);
                 if (flag_name == NULL) {
-                        g_set_error_literal(error, LIMACTL_ERROR,
-                                            LIMACTL_ERROR_INVALID_ARGUMENT,
+                        g_set_error_literal(error, LIMACTL_ERROR, LIMACTL_ERROR_INVALID_ARGUMENT,
                                             _("pass the instance name with --name when the "
                                               "config comes from stdin"));
                         return FALSE;
@@ -158,8 +157,8 @@ limactl_create_source(const gchar *arg, const gchar *flag_name, gchar **name, gc
                 return limactl_create_from_file(arg, flag_name, name, yaml, error);
         if (flag_name != NULL && !g_str_equal(flag_name, arg)) {
                 g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_INVALID_ARGUMENT,
-                            _("instance name \"%s\" and --name=%s cannot be given together"),
-                            arg, flag_name);
+                            _("instance name \"%s\" and --name=%s cannot be given together"), arg,
+                            flag_name);
                 return FALSE;
         }
         *name = g_strdup(arg);
@@ -248,6 +247,38 @@ limactl_create_mount_specs(const LimactlCreateFlags *flags, GError **error)
         return g_steal_pointer(&specs);
 }
 
+/* --list-templates: what template:NAME can name, from limad (Manager.ListTemplates). */
+static int
+limactl_create_list_templates(void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(sd_bus) bus = limactl_bus_open(&error);
+        g_autoptr(sd_bus_message) call = NULL;
+        g_autoptr(sd_bus_message) reply = NULL;
+        const char *name = NULL;
+        const char *file = NULL;
+        int r;
+
+        if (bus == NULL)
+                return limactl_report_error(error);
+        call = limactl_bus_new_call(bus, LIMACTL_MANAGER_PATH, LIMACTL_MANAGER_IFACE,
+                                    "ListTemplates", &error);
+        if (call == NULL)
+                return limactl_report_error(error);
+        reply = limactl_bus_call(bus, call, LIMACTL_BUS_DEFAULT_TIMEOUT, &error);
+        if (reply == NULL)
+                return limactl_report_error(error);
+        r = sd_bus_message_enter_container(reply, 'a', "(ss)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ss)", &name, &file)) > 0)
+                g_print("%s\n", name);
+        if (r < 0) {
+                limactl_print_error(_("limad sent a malformed ListTemplates reply: %s"),
+                                    g_strerror(-r));
+                return 1;
+        }
+        return 0;
+}
+
 static int
 limactl_create_run(LimactlCreateFlags *flags)
 {
@@ -262,6 +293,8 @@ limactl_create_run(LimactlCreateFlags *flags)
         g_autofree gchar *yaml = NULL;
         const gchar *arg = flags->args != NULL ? flags->args[0] : NULL;
 
+        if (flags->list_templates)
+                return limactl_create_list_templates();
         if (arg != NULL && flags->args[1] != NULL) {
                 limactl_print_error(_("create takes at most one FILE.yaml, template:NAME or "
                                       "NAME; see `limactl create --help`"));
@@ -342,12 +375,13 @@ limactl_create(int argc, char **argv)
                   N_("Make every mount writable"), NULL },
                 { "mount-inotify", 0, 0, G_OPTION_ARG_NONE, &flags.mount_inotify,
                   N_("Forward host file events into the guest (experimental)"), NULL },
+                { "list-templates", 0, 0, G_OPTION_ARG_NONE, &flags.list_templates,
+                  N_("List the templates template:NAME can name, and exit"), NULL },
                 { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &flags.args, NULL,
                   N_("[FILE.yaml|template:NAME|NAME]") },
                 { NULL },
         };
-        g_autoptr(GOptionContext) ctx =
-            g_option_context_new(_("[FILE.yaml|template:NAME|NAME] - create an instance"));
+        g_autoptr(GOptionContext) ctx = g_option_context_new(_("- create an instance"));
         g_autoptr(GError) error = NULL;
 
         g_option_context_set_summary(

@@ -5,34 +5,24 @@
 #include "limactl.h"
 
 static gboolean
-limactl_delete_one(sd_bus *bus, const gchar *name, gboolean force)
+limactl_delete_one(sd_bus *bus, const gchar *name, gboolean force, GError **error)
 {
-        g_autoptr(GError) error = NULL;
         g_autoptr(sd_bus_message) call = NULL;
         g_autoptr(sd_bus_message) reply = NULL;
-        g_autofree gchar *path = limactl_bus_get_instance_path(bus, name, &error);
+        g_autofree gchar *path = limactl_bus_get_instance_path(bus, name, error);
 
-        if (path == NULL && force &&
-            g_error_matches(error, LIMACTL_ERROR, LIMACTL_ERROR_NO_SUCH_INSTANCE)) {
-                /* As Lima: --force makes deleting what is not there a warning, not a failure. */
-                limactl_print_error(_("warning: ignoring instance \"%s\", which does not exist"),
-                                    name);
-                return TRUE;
-        }
-        if (path != NULL)
-                call = limactl_bus_new_call(bus, path, LIMACTL_INSTANCE_IFACE, "Delete", &error);
-        if (call != NULL && sd_bus_message_append(call, "b", (int)force) < 0) {
-                limactl_print_error(_("cannot build the Delete call (out of memory?)"));
+        if (path == NULL)
+                return FALSE;
+        call = limactl_bus_new_call(bus, path, LIMACTL_INSTANCE_IFACE, "Delete", error);
+        if (call == NULL)
+                return FALSE;
+        if (sd_bus_message_append(call, "b", (int)force) < 0) {
+                g_set_error_literal(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED,
+                                    _("cannot build the Delete call (out of memory?)"));
                 return FALSE;
         }
-        if (call != NULL)
-                reply = limactl_bus_call(bus, call, LIMACTL_BUS_LONG_TIMEOUT, &error);
-        if (reply == NULL) {
-                limactl_print_error(_("cannot delete \"%s\": %s"), name, error->message);
-                return FALSE;
-        }
-        g_printerr(_("Deleted \"%s\".\n"), name);
-        return TRUE;
+        reply = limactl_bus_call(bus, call, LIMACTL_BUS_LONG_TIMEOUT, error);
+        return reply != NULL;
 }
 
 int
@@ -42,13 +32,11 @@ limactl_delete(int argc, char **argv)
         g_auto(GStrv) names = NULL;
         const GOptionEntry entries[] = {
                 { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
-                  N_("Stop a running instance first, and ignore names that do not exist"),
-                  NULL },
-                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL,
-                  N_("NAME…") },
+                  N_("Stop a running instance first, and ignore names that do not exist"), NULL },
+                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, N_("NAME…") },
                 { NULL },
         };
-        g_autoptr(GOptionContext) ctx = g_option_context_new(_("NAME… - delete instances"));
+        g_autoptr(GOptionContext) ctx = g_option_context_new(_("- delete instances"));
         g_autoptr(GError) error = NULL;
         g_autoptr(sd_bus) bus = NULL;
         gboolean ok = TRUE;
@@ -70,7 +58,26 @@ limactl_delete(int argc, char **argv)
         bus = limactl_bus_open(&error);
         if (bus == NULL)
                 return limactl_report_error(error);
-        for (guint i = 0; names[i] != NULL; i++)
-                ok &= limactl_delete_one(bus, names[i], force);
+        for (guint i = 0; names[i] != NULL; i++) {
+                g_autoptr(GError) local = NULL;
+                if (limactl_delete_one(bus, names[i], force, &local)) {
+                        g_printerr(_("Deleted \"%s\".\n"), names[i]);
+                        continue;
+                }
+                if (force &&
+                    g_error_matches(local, LIMACTL_ERROR, LIMACTL_ERROR_NO_SUCH_INSTANCE)) {
+                        /* As Lima: with --force, what is not there is a warning. */
+                        limactl_print_error(_("warning: ignoring instance \"%s\", which does "
+                                              "not exist"),
+                                            names[i]);
+                        continue;
+                }
+                /* Without limad or a bus, the next names would fail the same way. */
+                if (g_error_matches(local, LIMACTL_ERROR, LIMACTL_ERROR_NOT_RUNNING) ||
+                    g_error_matches(local, LIMACTL_ERROR, LIMACTL_ERROR_NO_BUS))
+                        return limactl_report_error(local);
+                limactl_print_error(_("cannot delete \"%s\": %s"), names[i], local->message);
+                ok = FALSE;
+        }
         return ok ? 0 : 1;
 }

@@ -66,8 +66,8 @@ limactl_size_flag_parse(const gchar *flag, const gchar *text, GError **error)
                 return g_strdup(text);
         }
         g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_INVALID_ARGUMENT,
-                    _("--%s \"%s\": give GiB as a number (4, 1.5) or a size (512MiB, 4GiB)"),
-                    flag, text);
+                    _("--%s \"%s\": give GiB as a number (4, 1.5) or a size (512MiB, 4GiB)"), flag,
+                    text);
         return NULL;
 }
 
@@ -79,8 +79,8 @@ limactl_duration_parse(const gchar *text, guint64 *usec)
                 gdouble usec;
         } units[] = {
                 /* "ms" before "m", so that the first match is the right one. */
-                { "ns", 1e-3 }, { "us", 1 },   { "\xc2\xb5s", 1 }, { "\xce\xbcs", 1 },
-                { "ms", 1e3 },  { "s", 1e6 },  { "m", 60e6 },      { "h", 3600e6 },
+                { "ns", 1e-3 }, { "us", 1 },  { "\xc2\xb5s", 1 }, { "\xce\xbcs", 1 },
+                { "ms", 1e3 },  { "s", 1e6 }, { "m", 60e6 },      { "h", 3600e6 },
         };
         const gchar *p = text;
         gdouble total = 0;
@@ -201,8 +201,8 @@ limactl_expand_location(const gchar *location, const gchar *cwd, const gchar *ho
 }
 
 gboolean
-limactl_mount_flag_parse(const gchar *value, const gchar *cwd, const gchar *home,
-                         GPtrArray *specs, GError **error)
+limactl_mount_flag_parse(const gchar *value, const gchar *cwd, const gchar *home, GPtrArray *specs,
+                         GError **error)
 {
         g_auto(GStrv) items = g_strsplit(value, ",", -1);
 
@@ -305,9 +305,9 @@ limactl_format_shell_script(const gchar *workdir, gboolean explicit_workdir, gch
 
         if (workdir != NULL) {
                 g_autofree gchar *quoted = g_shell_quote(workdir);
-                g_string_append_printf(script, explicit_workdir ? "cd %s || exit 1"
-                                                                : "cd %s 2>/dev/null || cd ~",
-                                       quoted);
+                g_string_append_printf(
+                    script, explicit_workdir ? "cd %s || exit 1" : "cd %s 2>/dev/null || cd ~",
+                    quoted);
         } else {
                 g_string_append(script, "cd ~");
         }
@@ -421,7 +421,7 @@ static const struct {
 };
 
 typedef struct {
-        gchar *text;             /* literal text, or NULL for a field */
+        gchar *text; /* literal text, or NULL for a field */
         LimactlFieldGetter field;
 } LimactlFormatPart;
 
@@ -549,8 +549,7 @@ limactl_format_expand(const LimactlFormat *format, const LimactlInstance *inst)
 {
         g_autoptr(GString) out = g_string_new(NULL);
         for (guint i = 0; i < format->parts->len; i++) {
-                const LimactlFormatPart *part =
-                    &g_array_index(format->parts, LimactlFormatPart, i);
+                const LimactlFormatPart *part = &g_array_index(format->parts, LimactlFormatPart, i);
                 if (part->field != NULL) {
                         g_autofree gchar *value = part->field(inst);
                         g_string_append(out, value);
@@ -727,8 +726,7 @@ limactl_format_json(const LimactlInstance *inst)
 #define LIMACTL_PROGRESS_BAR_WIDTH 20
 
 gchar *
-limactl_format_progress(gdouble fraction, const gchar *stage, const gchar *message,
-                        guint columns)
+limactl_format_progress(gdouble fraction, const gchar *stage, const gchar *message, guint columns)
 {
         g_autoptr(GString) line = g_string_new("[");
         g_autofree gchar *stage_text = g_utf8_make_valid(stage != NULL ? stage : "", -1);
@@ -753,8 +751,7 @@ limactl_format_progress(gdouble fraction, const gchar *stage, const gchar *messa
         if (*stage_text != '\0')
                 g_string_append_printf(line, " %s", stage_text);
         if (*message_text != '\0')
-                g_string_append_printf(line, "%s %s", *stage_text != '\0' ? ":" : "",
-                                       message_text);
+                g_string_append_printf(line, "%s %s", *stage_text != '\0' ? ":" : "", message_text);
         /* One control character would break the redraw in place: show it as a space. */
         for (gchar *p = line->str; *p != '\0'; p++) {
                 if ((guchar)*p < 0x20 || *p == 0x7f)

@@ -289,8 +289,7 @@ limactl_instance_get(sd_bus *bus, const gchar *name, GError **error)
 
         if (path == NULL)
                 return NULL;
-        call = limactl_bus_new_call(bus, path, "org.freedesktop.DBus.Properties", "GetAll",
-                                    error);
+        call = limactl_bus_new_call(bus, path, "org.freedesktop.DBus.Properties", "GetAll", error);
         if (call == NULL)
                 return NULL;
         r = sd_bus_message_append(call, "s", LIMACTL_INSTANCE_IFACE);
@@ -391,8 +390,8 @@ limactl_instance_list(sd_bus *bus, GError **error)
                 if (inst->name == NULL) {
                         const gchar *slash = strrchr(inst->path, '/');
                         char *decoded = NULL;
-                        if (sd_bus_path_decode(inst->path, "/io/lima/lima1/instance",
-                                               &decoded) > 0) {
+                        if (sd_bus_path_decode(inst->path, "/io/lima/lima1/instance", &decoded) >
+                            0) {
                                 inst->name = g_strdup(decoded);
                                 free(decoded);
                         } else {

@@ -34,8 +34,8 @@ typedef struct {
         GStrv errors;
 } LimactlInstance;
 
-LimactlMount *limactl_mount_new(const gchar *location, const gchar *mount_point,
-                                const gchar *type, gboolean writable, const gchar *state);
+LimactlMount *limactl_mount_new(const gchar *location, const gchar *mount_point, const gchar *type,
+                                gboolean writable, const gchar *state);
 void limactl_mount_free(LimactlMount *mount);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LimactlMount, limactl_mount_free)
 
@@ -48,8 +48,7 @@ gboolean limactl_instance_is_up(const LimactlInstance *inst);
 
 /* Reads an a{sv} of Instance properties from m into inst; unknown or mistyped ones are
  * skipped, so a newer limad still works. */
-gboolean limactl_instance_read_properties(LimactlInstance *inst, sd_bus_message *m,
-                                          GError **error);
+gboolean limactl_instance_read_properties(LimactlInstance *inst, sd_bus_message *m, GError **error);
 
 /* Instance NAME with all its properties. */
 LimactlInstance *limactl_instance_get(sd_bus *bus, const gchar *name, GError **error);

@@ -37,8 +37,7 @@ limactl_list_select(GPtrArray *all, GStrv names, gboolean *unmatched)
                         }
                 }
                 if (!found) {
-                        limactl_print_error(_("warning: no instance matching %s found"),
-                                            names[n]);
+                        limactl_print_error(_("warning: no instance matching %s found"), names[n]);
                         *unmatched = TRUE;
                 }
         }
@@ -78,8 +77,8 @@ limactl_list_print(GPtrArray *instances, LimactlListMode mode, const LimactlForm
 
 /* --json and --format: Lima's rules for which may go with which. */
 static gboolean
-limactl_list_mode(gboolean json, const gchar *format_text, gboolean quiet,
-                  LimactlListMode *mode, LimactlFormat **format, GError **error)
+limactl_list_mode(gboolean json, const gchar *format_text, gboolean quiet, LimactlListMode *mode,
+                  LimactlFormat **format, GError **error)
 {
         *mode = LIMACTL_LIST_TABLE;
         if (json && format_text != NULL) {
@@ -129,7 +128,7 @@ limactl_list(int argc, char **argv)
                   N_("[NAME…]") },
                 { NULL },
         };
-        g_autoptr(GOptionContext) ctx = g_option_context_new(_("[NAME…] - list instances"));
+        g_autoptr(GOptionContext) ctx = g_option_context_new(_("- list instances"));
         g_autoptr(GError) error = NULL;
         g_autoptr(LimactlFormat) format = NULL;
         g_autoptr(sd_bus) bus = NULL;
@@ -194,8 +193,7 @@ limactl_info_mounts(const LimactlInstance *inst)
                                        mount->mount_point != NULL && *mount->mount_point
                                            ? mount->mount_point
                                            : mount->location,
-                                       mount->type, mount->writable ? "rw" : "ro",
-                                       mount->state);
+                                       mount->type, mount->writable ? "rw" : "ro", mount->state);
                 if (mount->tag != NULL && *mount->tag != '\0')
                         g_string_append_printf(line, _(", tag %s"), mount->tag);
                 g_string_append_c(line, ')');
@@ -215,8 +213,8 @@ limactl_info_print(const LimactlInstance *inst)
         g_autofree gchar *ssh = NULL;
 
         if (inst->ssh_port > 0 && inst->dir != NULL)
-                ssh = g_strdup_printf("127.0.0.1:%u (ssh -F %s/ssh.config lima-%s)",
-                                      inst->ssh_port, inst->dir, inst->name);
+                ssh = g_strdup_printf("127.0.0.1:%u (ssh -F %s/ssh.config lima-%s)", inst->ssh_port,
+                                      inst->dir, inst->name);
         limactl_info_line(_("Name:"), inst->name);
         limactl_info_line(_("Status:"), inst->status);
         limactl_info_line(_("Dir:"), inst->dir);
@@ -244,12 +242,11 @@ limactl_info(int argc, char **argv)
         const GOptionEntry entries[] = {
                 { "json", 0, 0, G_OPTION_ARG_NONE, &json,
                   N_("Print the instance as one JSON object, as `list --json` does"), NULL },
-                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL,
-                  N_("NAME") },
+                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &names, NULL, N_("NAME") },
                 { NULL },
         };
         g_autoptr(GOptionContext) ctx =
-            g_option_context_new(_("NAME - show everything about an instance"));
+            g_option_context_new(_("- show everything about an instance"));
         g_autoptr(GError) error = NULL;
         g_autoptr(sd_bus) bus = NULL;
         g_autoptr(LimactlInstance) inst = NULL;

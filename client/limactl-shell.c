@@ -23,9 +23,8 @@ limactl_shell_resolved_mounts(GPtrArray *mounts)
                 LimactlMount *copy;
                 if (mount->location != NULL)
                         real = realpath(mount->location, NULL);
-                copy = limactl_mount_new(real != NULL ? real : mount->location,
-                                         mount->mount_point, mount->type, mount->writable,
-                                         mount->state);
+                copy = limactl_mount_new(real != NULL ? real : mount->location, mount->mount_point,
+                                         mount->type, mount->writable, mount->state);
                 g_ptr_array_add(resolved, copy);
         }
         return resolved;
@@ -62,15 +61,15 @@ limactl_shell_exec(const LimactlInstance *inst, const gchar *workdir_flag, gchar
                                     ssh_config, inst->name, inst->name, inst->name);
                 return 1;
         }
-        workdir = workdir_flag != NULL ? g_strdup(workdir_flag)
-                                       : limactl_shell_default_workdir(inst);
+        workdir =
+            workdir_flag != NULL ? g_strdup(workdir_flag) : limactl_shell_default_workdir(inst);
         script = limactl_format_shell_script(workdir, workdir_flag != NULL, command);
         g_ptr_array_add(argv, (gpointer) "ssh");
         g_ptr_array_add(argv, (gpointer) "-F");
         g_ptr_array_add(argv, ssh_config);
         /* A remote command gets no terminal unless asked; a person at one wants it. */
-        g_ptr_array_add(argv, (gpointer)(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? "-t"
-                                                                                         : "-T"));
+        g_ptr_array_add(argv,
+                        (gpointer)(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? "-t" : "-T"));
         g_ptr_array_add(argv, host);
         g_ptr_array_add(argv, script);
         g_ptr_array_add(argv, NULL);

@@ -91,8 +91,6 @@ limactl_start_check_status(LimactlStartWait *wait)
                 limactl_start_finish(wait, 1, NULL);
 }
 
-static int limactl_start_on_properties(sd_bus_message *m, void *userdata, sd_bus_error *e);
-
 static int
 limactl_start_on_getall(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
@@ -116,10 +114,9 @@ limactl_start_on_getall(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
 static void
 limactl_start_refresh(LimactlStartWait *wait)
 {
-        int r = sd_bus_call_method_async(wait->bus, NULL, LIMACTL_BUS_NAME, wait->inst->path,
-                                         "org.freedesktop.DBus.Properties", "GetAll",
-                                         limactl_start_on_getall, wait, "s",
-                                         LIMACTL_INSTANCE_IFACE);
+        int r = sd_bus_call_method_async(
+            wait->bus, NULL, LIMACTL_BUS_NAME, wait->inst->path, "org.freedesktop.DBus.Properties",
+            "GetAll", limactl_start_on_getall, wait, "s", LIMACTL_INSTANCE_IFACE);
         if (r < 0) {
                 g_autoptr(GError) error = NULL;
                 limactl_bus_set_error(&error, r, NULL);
@@ -135,8 +132,7 @@ limactl_start_on_properties(sd_bus_message *m, void *userdata, sd_bus_error *ret
         g_auto(GStrv) invalidated = NULL;
         const char *iface = NULL;
 
-        if (sd_bus_message_read(m, "s", &iface) < 0 ||
-            !g_str_equal(iface, LIMACTL_INSTANCE_IFACE))
+        if (sd_bus_message_read(m, "s", &iface) < 0 || !g_str_equal(iface, LIMACTL_INSTANCE_IFACE))
                 return 0;
         if (!limactl_instance_read_properties(wait->inst, m, &error)) {
                 limactl_start_finish(wait, 1, g_steal_pointer(&error));
@@ -166,7 +162,10 @@ limactl_start_on_progress(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
                 g_printerr("\r%s\033[K", line);
                 wait->bar_shown = TRUE;
         } else if (g_strcmp0(stage, wait->last_stage) != 0) {
-                g_printerr("%s: %s\n", stage, message);
+                if (*message != '\0')
+                        g_printerr("%s: %s\n", stage, message);
+                else
+                        g_printerr("%s\n", stage);
                 g_free(wait->last_stage);
                 wait->last_stage = g_strdup(stage);
         }
@@ -311,8 +310,8 @@ limactl_start_report(LimactlStartWait *wait, gboolean in_time, const gchar *time
                 return limactl_report_error(wait->error);
         if (wait->exit_code != 0) {
                 limactl_start_print_errors(inst, FALSE);
-                limactl_print_error(_("%s failed to start (it is %s); see %s and %s"),
-                                    inst->name, inst->status, serial, ha_log);
+                limactl_print_error(_("%s failed to start (it is %s); see %s and %s"), inst->name,
+                                    inst->status, serial, ha_log);
                 return 1;
         }
         limactl_start_print_errors(inst, TRUE);
@@ -388,11 +387,10 @@ limactl_start(int argc, char **argv)
                 { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
                   N_("How long to wait for the instance to be running (default 10m)"),
                   N_("DURATION") },
-                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL,
-                  N_("[NAME]") },
+                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, N_("[NAME]") },
                 { NULL },
         };
-        g_autoptr(GOptionContext) ctx = g_option_context_new(_("[NAME] - start an instance"));
+        g_autoptr(GOptionContext) ctx = g_option_context_new(_("- start an instance"));
         g_autoptr(GError) error = NULL;
         g_autofree gchar *shown = NULL;
         guint64 timeout = 0;
@@ -422,9 +420,8 @@ limactl_start(int argc, char **argv)
                 return 2;
         }
         shown = limactl_duration_format(timeout);
-        return limactl_start_instance(args != NULL && args[0] != NULL ? args[0]
-                                                                      : LIMACTL_DEFAULT_INSTANCE,
-                                      timeout, shown);
+        return limactl_start_instance(
+            args != NULL && args[0] != NULL ? args[0] : LIMACTL_DEFAULT_INSTANCE, timeout, shown);
 }
 
 int
@@ -435,11 +432,10 @@ limactl_stop(int argc, char **argv)
         const GOptionEntry entries[] = {
                 { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
                   N_("Kill the instance at once instead of shutting the guest down"), NULL },
-                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL,
-                  N_("[NAME]") },
+                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, N_("[NAME]") },
                 { NULL },
         };
-        g_autoptr(GOptionContext) ctx = g_option_context_new(_("[NAME] - stop an instance"));
+        g_autoptr(GOptionContext) ctx = g_option_context_new(_("- stop an instance"));
         g_autoptr(GError) error = NULL;
         g_autoptr(sd_bus) bus = NULL;
         g_autoptr(sd_bus_message) call = NULL;

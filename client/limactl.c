@@ -108,8 +108,14 @@ main(int argc, char **argv)
                         argv[1] = (char *)limactl_aliases[i].command;
         }
         for (guint i = 0; i < G_N_ELEMENTS(limactl_commands); i++) {
-                if (g_str_equal(argv[1], limactl_commands[i].name))
-                        return limactl_commands[i].run(argc - 1, argv + 1);
+                if (!g_str_equal(argv[1], limactl_commands[i].name))
+                        continue;
+                /* So that each command's --help reads "Usage: limactl COMMAND …". */
+                {
+                        g_autofree gchar *prgname = g_strconcat("limactl ", argv[1], NULL);
+                        g_set_prgname(prgname);
+                }
+                return limactl_commands[i].run(argc - 1, argv + 1);
         }
         if (g_strv_contains(limactl_pending, argv[1])) {
                 limactl_print_error(_("\"%s\" is not available in this build yet: limad does "

@@ -56,10 +56,9 @@ test_size_flags(void)
                 const gchar *text;
                 const gchar *value; /* NULL: rejected */
         } cases[] = {
-                { "4", "4GiB" },       { "1.5", "1.5GiB" },   { "512MiB", "512MiB" },
-                { "4GiB", "4GiB" },    { "2g", "2g" },        { "0", NULL },
-                { "", NULL },          { "four", NULL },      { "4XB", NULL },
-                { "1.2.3", NULL },     { "-4", NULL },        { ".", NULL },
+                { "4", "4GiB" }, { "1.5", "1.5GiB" }, { "512MiB", "512MiB" }, { "4GiB", "4GiB" },
+                { "2g", "2g" },  { "0", NULL },       { "", NULL },           { "four", NULL },
+                { "4XB", NULL }, { "1.2.3", NULL },   { "-4", NULL },         { ".", NULL },
         };
         for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
                 g_autoptr(GError) error = NULL;
@@ -147,14 +146,10 @@ test_mount_flags(void)
                 const gchar *location;
                 gboolean writable;
         } cases[] = {
-                { "/tmp/a", "/tmp/a", FALSE },
-                { "/tmp/a:w", "/tmp/a", TRUE },
-                { "/tmp/a/", "/tmp/a", FALSE },
-                { "~", "/home/me", FALSE },
-                { "~/src:w", "/home/me/src", TRUE },
-                { "rel/dir", "/work/here/rel/dir", FALSE },
-                { ".:w", "/work/here", TRUE },
-                { "../up", "/work/up", FALSE },
+                { "/tmp/a", "/tmp/a", FALSE },       { "/tmp/a:w", "/tmp/a", TRUE },
+                { "/tmp/a/", "/tmp/a", FALSE },      { "~", "/home/me", FALSE },
+                { "~/src:w", "/home/me/src", TRUE }, { "rel/dir", "/work/here/rel/dir", FALSE },
+                { ".:w", "/work/here", TRUE },       { "../up", "/work/up", FALSE },
                 { "/a:b", "/a:b", FALSE },
         };
         const gchar *bad[] = { ":w", "", "~other/x", "/a,,/b" };
@@ -216,10 +211,9 @@ test_workdir_translation(void)
                 { "/home/me/./src/", "/home/me/src" },
         };
 
-        g_ptr_array_add(mounts, limactl_mount_new("/home/me/", "/home/me", "reverse-sshfs",
-                                                  FALSE, "mounted"));
-        g_ptr_array_add(mounts,
-                        limactl_mount_new("/home/me/work", "/w", "9p", TRUE, "mounted"));
+        g_ptr_array_add(
+            mounts, limactl_mount_new("/home/me/", "/home/me", "reverse-sshfs", FALSE, "mounted"));
+        g_ptr_array_add(mounts, limactl_mount_new("/home/me/work", "/w", "9p", TRUE, "mounted"));
         g_ptr_array_add(mounts, limactl_mount_new("/tmp/lima", "", "9p", TRUE, "pending"));
         g_ptr_array_add(mounts,
                         limactl_mount_new("/srv/broken", "/srv/broken", "9p", TRUE, "failed"));
@@ -272,8 +266,8 @@ test_expand(const gchar *text, const LimactlInstance *inst, GError **error)
 static void
 test_format_fields(void)
 {
-        g_autoptr(LimactlInstance) inst = test_instance("dev.box", "Running", 60022,
-                                                        "/home/me/.lima/dev.box");
+        g_autoptr(LimactlInstance) inst =
+            test_instance("dev.box", "Running", 60022, "/home/me/.lima/dev.box");
         const struct {
                 const gchar *format;
                 const gchar *text;
@@ -402,8 +396,7 @@ test_json(void)
                         "/home/me/.lima/dev/ssh.config");
         g_assert_cmpstr(json_object_get_string_member(obj, "sshAddress"), ==, "127.0.0.1");
         g_assert_cmpstr(json_object_get_string_member(obj, "accelerator"), ==, "tcg");
-        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj, "errors")), ==,
-                         1);
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj, "errors")), ==, 1);
         mount = json_array_get_object_element(json_object_get_array_member(obj, "mounts"), 0);
         g_assert_cmpstr(json_object_get_string_member(mount, "location"), ==, "/home/me");
         g_assert_cmpstr(json_object_get_string_member(mount, "mountType"), ==, "9p");
@@ -418,8 +411,7 @@ test_json(void)
         g_assert_false(json_object_has_member(obj, "sshLocalPort"));
         g_assert_false(json_object_has_member(obj, "errors"));
         g_assert_false(json_object_has_member(obj, "accelerator"));
-        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj, "mounts")), ==,
-                         0);
+        g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj, "mounts")), ==, 0);
 }
 
 static void

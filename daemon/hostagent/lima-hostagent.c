@@ -385,6 +385,21 @@ lima_agent_load_config(const gchar *lima_home, const gchar *name, const gchar *d
         return g_steal_pointer(&cfg);
 }
 
+/* Timestamped lines on stderr (ha.stderr.log, or the journal under systemd). */
+static void
+lima_agent_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message,
+                       gpointer user_data)
+{
+        g_autoptr(GDateTime) now = g_date_time_new_now_local();
+        g_autofree gchar *stamp = g_date_time_format(now, "%H:%M:%S");
+        const gchar *kind = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? "error: "
+                            : (level & G_LOG_LEVEL_WARNING)                      ? "warning: "
+                                                                                 : "";
+        if (level & G_LOG_LEVEL_DEBUG)
+                return;
+        fprintf(stderr, "%s lima-hostagent: %s%s\n", stamp, kind, message);
+}
+
 static int
 lima_agent_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -495,6 +510,7 @@ main(int argc, char **argv)
         int r;
 
         setlocale(LC_ALL, "");
+        g_log_set_default_handler(lima_agent_log_handler, NULL);
         g_option_context_set_summary(
             ctx, _("Runs instance NAME: prepares its disk and cloud-init seed, runs QEMU, waits "
                    "for the guest's sshd and mounts, serves its state on NAME/ha.sock (D-Bus, "

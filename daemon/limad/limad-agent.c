@@ -258,6 +258,8 @@ static int
 limad_agent_on_exit(sd_event_source *source, const siginfo_t *si, void *userdata)
 {
         LimadInstance *inst = userdata;
+        if (inst == NULL) /* its instance is gone; the child is reaped all the same */
+                return 0;
         g_info("%s: host agent pid %d exited (code %d, status %d)", inst->name, si->si_pid,
                si->si_code, si->si_status);
         inst->agent_child = sd_event_source_disable_unref(inst->agent_child);
@@ -266,7 +268,9 @@ limad_agent_on_exit(sd_event_source *source, const siginfo_t *si, void *userdata
                 /* It died before it ever answered: nothing else will tell. */
                 inst->connect_timer = sd_event_source_disable_unref(inst->connect_timer);
                 limad_instance_agent_gone(inst);
-                if (si->si_code != CLD_EXITED || si->si_status != 0) {
+                /* agent_gone found it Broken already when it left its pid file behind. */
+                if ((si->si_code != CLD_EXITED || si->si_status != 0) &&
+                    g_strcmp0(inst->status, "Broken") != 0) {
                         g_autofree gchar *tail = limad_instance_agent_log_tail(inst);
                         g_autofree gchar *msg = g_strdup_printf(
                             _("the host agent failed to start (%s %d)%s%s"),

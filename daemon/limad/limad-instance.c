@@ -57,7 +57,13 @@ limad_instance_unref(LimadInstance *inst)
         limad_reply_all_with_error(inst->pending_deletes, LIMAD_DBUS_ERROR_PREFIX "Failed",
                                    "limad is shutting down");
         g_clear_pointer(&inst->link, limad_agent_link_free);
-        sd_event_source_disable_unref(inst->agent_child);
+        if (inst->agent_child != NULL) {
+                /* The agent may outlive its instance object (delete while stopping): leave
+                 * the watch to the loop so the child is still reaped. */
+                sd_event_source_set_userdata(inst->agent_child, NULL);
+                sd_event_source_set_floating(inst->agent_child, 1);
+                sd_event_source_unref(inst->agent_child);
+        }
         sd_event_source_disable_unref(inst->connect_timer);
         g_free(inst->name);
         g_free(inst->dir);

@@ -30,9 +30,16 @@ bus_pid=$!
 export DBUS_SESSION_BUS_ADDRESS=unix:path=$work/bus
 for _ in $(seq 50); do [ -S "$work/bus" ] && break; sleep 0.1; done
 
-# Ends what this bus started: limad, and any host agent (and so its QEMU) left running.
+# Ends what this bus started, and nothing else: its limad, and the host agents (so their
+# QEMU) of instances in this LIMA_HOME.
 private_bus_stop() {
+        local pid f
+        pid=$(busctl --user status io.lima.lima1 2>/dev/null | sed -n 's/^PID=//p')
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null
+        for f in "$LIMA_HOME"/*/ha.pid; do
+                [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+        done
         kill "$bus_pid" 2>/dev/null
-        pkill -f "$build/daemon/limad --user" 2>/dev/null
-        pkill -KILL -f "lima-hostagent --user" -U "$(id -u)" 2>/dev/null
+        wait "$bus_pid" 2>/dev/null
+        return 0
 }

@@ -1,0 +1,136 @@
+#!/bin/bash
+# The D-Bus API of the real limad --user on a private session bus, driven with busctl as a
+# script or another client would: named errors for bad input (and limad still alive after
+# each), every Manager method, instance objects and their properties, and a start that fails
+# early (a missing image) reported as Broken with the reason. No guest boots here.
+#
+#   tests/bus/test-bus-api.sh BUILD_DIR     (prints TAP)
+set -u
+build=$(cd "$1" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/limad-bus-XXXXXX)
+. "$src/tests/vm/private-bus.sh"
+trap 'private_bus_stop; rm -rf "$work"' EXIT
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok $((pass + fail)) - $1"; }
+not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - ${1//$'\n'/ | }"; }
+M=(io.lima.lima1 /io/lima/lima1 io.lima.lima1.Manager)
+call() { busctl --user call "$@" 2>&1; }
+expect_error() { # NAME ERROR-NAME-OR-TEXT busctl-call-args...
+        local name=$1 want=$2 out
+        shift 2
+        if out=$(call "$@"); then
+                not_ok "$name: succeeded: $out"
+        elif [[ "$out" == *"$want"* ]]; then
+                ok "$name"
+        else
+                not_ok "$name: wanted \"$want\" in: $out"
+        fi
+        # The daemon must still answer after every refusal.
+        busctl --user get-property io.lima.lima1 /io/lima/lima1 io.lima.lima1.Manager Version \
+                >/dev/null 2>&1 || not_ok "limad died after: $name"
+}
+expect_ok() { # NAME busctl-call-args...
+        local name=$1 out
+        shift
+        if out=$(call "$@"); then ok "$name"; else not_ok "$name: $out"; fi
+}
+
+images='images: [{location: /nonexistent/limad-test.qcow2, arch: x86_64}]'
+
+if out=$(busctl --user get-property "${M[@]}" Version 2>&1); then
+        ok "Version is readable (D-Bus activation started limad)"
+else
+        not_ok "Version: $out"
+fi
+expect_error "CreateInstance refuses an empty name" "instance name is empty" \
+        "${M[@]}" CreateInstance 'ssa{sv}' "" "$images" 0
+expect_error "CreateInstance refuses a name with /" "is invalid" \
+        "${M[@]}" CreateInstance 'ssa{sv}' "a/b" "$images" 0
+expect_error "CreateInstance refuses a name with .." "is invalid" \
+        "${M[@]}" CreateInstance 'ssa{sv}' ".." "$images" 0
+expect_error "CreateInstance refuses a huge name" "the limit is 76" \
+        "${M[@]}" CreateInstance 'ssa{sv}' "$(printf 'a%.0s' $(seq 5000))" "$images" 0
+expect_error "CreateInstance refuses YAML that is not YAML, with its place" \
+        "dev.yaml:2:1: YAML syntax error" \
+        "${M[@]}" CreateInstance 'ssa{sv}' dev "cpus: [" 0
+bomb='a: &a [x,x,x,x,x,x,x,x,x]'
+prev=a
+for c in b c d e f g h i; do
+        bomb+=$'\n'"$c: &$c [*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev]"
+        prev=$c
+done
+expect_error "CreateInstance refuses an alias bomb" "alias bomb" \
+        "${M[@]}" CreateInstance 'ssa{sv}' dev "$bomb" 0
+expect_error "CreateInstance refuses deep nesting" "nesting deeper" \
+        "${M[@]}" CreateInstance 'ssa{sv}' dev "$(printf '[%.0s' $(seq 200))" 0
+expect_error "CreateInstance refuses an invalid config, naming the field" "mounts[0].9p.msize" \
+        "${M[@]}" CreateInstance 'ssa{sv}' dev \
+        "$images
+mounts: [{location: /tmp, mountPoint: /mnt/t, 9p: {msize: 12XB}}]" 0
+expect_error "CreateInstance refuses an unknown option" "unknown option" \
+        "${M[@]}" CreateInstance 'ssa{sv}' dev "$images" 1 frobnicate b true
+expect_error "CreateInstance refuses an option of the wrong type" "must have type u" \
+        "${M[@]}" CreateInstance 'ssa{sv}' dev "$images" 1 cpus s four
+expect_error "a call with the wrong signature is refused" "Invalid arguments 's'" \
+        "${M[@]}" CreateInstance 's' dev
+if [ -z "$(ls -A "$LIMA_HOME")" ]; then ok "nothing was created by the refusals"; else
+        not_ok "refusals left files: $(ls -A "$LIMA_HOME")"; fi
+
+expect_ok "CreateInstance with options" \
+        "${M[@]}" CreateInstance 'ssa{sv}' dev "$images" 3 cpus u 3 memory s 1GiB \
+        mounts 'a(ssb)' 1 /tmp/limad-bus-share /mnt/share true
+expect_error "CreateInstance refuses a duplicate" "already exists" \
+        "${M[@]}" CreateInstance 'ssa{sv}' dev "$images" 0
+expect_ok "GetInstance finds it" "${M[@]}" GetInstance s dev
+expect_error "GetInstance names a missing instance" "does not exist" \
+        "${M[@]}" GetInstance s nosuch
+out=$(busctl --user get-property io.lima.lima1 /io/lima/lima1/instance/dev \
+        io.lima.lima1.Instance CPUs Memory Status Mounts 2>&1)
+case "$out" in
+*"u 3"*"t 1073741824"*'s "Stopped"'*"/tmp/limad-bus-share"*"/mnt/share"*) ok "properties follow the config and options" ;;
+*) not_ok "properties: $out" ;;
+esac
+out=$(call io.lima.lima1 /io/lima/lima1 org.freedesktop.DBus.ObjectManager GetManagedObjects)
+case "$out" in *"/io/lima/lima1/instance/dev"*) ok "GetManagedObjects lists the instance" ;;
+*) not_ok "GetManagedObjects: $out" ;; esac
+out=$(busctl --user introspect io.lima.lima1 /io/lima/lima1/instance/dev 2>&1)
+case "$out" in *".Start"*"a{sv}"*".Stop"*"b"*"Progress"*) ok "introspection shows the methods" ;;
+*) not_ok "introspection: $out" ;; esac
+out=$(busctl --user --xml-interface introspect io.lima.lima1 /io/lima/lima1 2>&1)
+case "$out" in *'name="name"'*'name="yaml"'*'name="options"'*) ok "introspection names the arguments" ;;
+*) not_ok "introspection XML: $out" ;; esac
+expect_ok "ValidateConfig fills defaults" "${M[@]}" ValidateConfig s "$images"
+out=$(call "${M[@]}" ValidateConfig s "$images")
+case "$out" in *"mountType: 9p"*) ok "ValidateConfig returns the filled config" ;;
+*) not_ok "ValidateConfig: $out" ;; esac
+out=$(call "${M[@]}" ListTemplates)
+case "$out" in *'"debian-12-local"'*'"ubuntu-24.04"'*) ok "ListTemplates lists the templates" ;;
+*) not_ok "ListTemplates: $out" ;; esac
+
+I=(io.lima.lima1 /io/lima/lima1/instance/dev io.lima.lima1.Instance)
+expect_error "Stop of a stopped instance is NotRunning" "is not running" "${I[@]}" Stop b false
+expect_error "SetConfig refuses an invalid config" "cpus" "${I[@]}" SetConfig s "cpus: x"
+expect_ok "SetConfig takes a valid one" "${I[@]}" SetConfig s "$images
+cpus: 2"
+out=$(busctl --user get-property "${I[@]}" CPUs 2>&1)
+[ "$out" = "u 2" ] && ok "SetConfig changed CPUs" || not_ok "CPUs after SetConfig: $out"
+expect_ok "Start returns once the agent is launched" "${I[@]}" Start 'a{sv}' 0
+for _ in $(seq 100); do
+        s=$(busctl --user get-property "${I[@]}" Status 2>&1)
+        [ "$s" = 's "Broken"' ] && break
+        sleep 0.2
+done
+[ "$s" = 's "Broken"' ] && ok "a start with a missing image ends Broken" || not_ok "status: $s"
+out=$(busctl --user get-property "${I[@]}" Errors 2>&1)
+case "$out" in *"limad-test.qcow2"*) ok "Errors names the missing image" ;;
+*) not_ok "Errors: $out" ;; esac
+expect_ok "Delete removes it" "${I[@]}" Delete b false
+[ ! -e "$LIMA_HOME/dev" ] && ok "its folder is gone" || not_ok "folder still there"
+expect_error "the deleted instance has no object" "Unknown object" "${I[@]}" Stop b false
+
+echo "1..$((pass + fail))"
+echo "# $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

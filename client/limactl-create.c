@@ -177,7 +177,7 @@ limactl_append_mounts(sd_bus_message *m, GPtrArray *specs)
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "(ssb)");
         for (guint i = 0; r >= 0 && i < specs->len; i++) {
-                const LimactlMountSpec *spec = g_ptr_array_index(specs, i);
+                const LimaMountStatusSpec *spec = g_ptr_array_index(specs, i);
                 r = sd_bus_message_append(m, "(ssb)", spec->location, spec->mount_point,
                                           (int)spec->writable);
         }

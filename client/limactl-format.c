@@ -181,7 +181,7 @@ limactl_instance_name_from_path(const gchar *path)
 }
 
 void
-limactl_mount_spec_free(LimactlMountSpec *spec)
+limactl_mount_spec_free(LimaMountStatusSpec *spec)
 {
         if (spec == NULL)
                 return;
@@ -213,7 +213,7 @@ limactl_mount_flag_parse(const gchar *value, const gchar *cwd, const gchar *home
                 return FALSE;
         }
         for (guint i = 0; items[i] != NULL; i++) {
-                g_autoptr(LimactlMountSpec) spec = g_new0(LimactlMountSpec, 1);
+                g_autoptr(LimaMountStatusSpec) spec = g_new0(LimaMountStatusSpec, 1);
                 gchar *location = items[i];
                 gsize len = strlen(location);
 
@@ -261,12 +261,12 @@ gchar *
 limactl_workdir_translate(const gchar *cwd, GPtrArray *mounts)
 {
         g_autofree gchar *here = g_canonicalize_filename(cwd, "/");
-        const LimactlMount *best = NULL;
+        const LimaMountStatus *best = NULL;
         g_autofree gchar *best_location = NULL;
         const gchar *below = NULL;
 
         for (guint i = 0; i < mounts->len; i++) {
-                const LimactlMount *mount = g_ptr_array_index(mounts, i);
+                const LimaMountStatus *mount = g_ptr_array_index(mounts, i);
                 g_autofree gchar *location = NULL;
                 const gchar *rest;
                 /* A failed mount leaves an empty folder in the guest: do not land there. */
@@ -631,7 +631,7 @@ limactl_json_add_mounts(JsonBuilder *b, GPtrArray *mounts)
         json_builder_set_member_name(b, "mounts");
         json_builder_begin_array(b);
         for (guint i = 0; i < mounts->len; i++) {
-                const LimactlMount *mount = g_ptr_array_index(mounts, i);
+                const LimaMountStatus *mount = g_ptr_array_index(mounts, i);
                 json_builder_begin_object(b);
                 json_builder_set_member_name(b, "location");
                 json_builder_add_string_value(b, mount->location);

@@ -34,10 +34,10 @@ typedef struct {
         gchar *location;
         gchar *mount_point; /* "" lets limad choose (the location) */
         gboolean writable;
-} LimactlMountSpec;
+} LimaMountStatusSpec;
 
-void limactl_mount_spec_free(LimactlMountSpec *spec);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LimactlMountSpec, limactl_mount_spec_free)
+void limactl_mount_spec_free(LimaMountStatusSpec *spec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LimaMountStatusSpec, limactl_mount_spec_free)
 
 gboolean limactl_mount_flag_parse(const gchar *value, const gchar *cwd, const gchar *home,
                                   GPtrArray *specs, GError **error);

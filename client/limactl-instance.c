@@ -8,39 +8,12 @@
 
 #include "limactl-bus.h"
 
-LimactlMount *
-limactl_mount_new(const gchar *location, const gchar *mount_point, const gchar *type,
-                  gboolean writable, const gchar *state)
-{
-        LimactlMount *mount = g_new0(LimactlMount, 1);
-        mount->location = g_strdup(location);
-        mount->mount_point = g_strdup(mount_point);
-        mount->type = g_strdup(type);
-        mount->writable = writable;
-        mount->state = g_strdup(state);
-        return mount;
-}
-
-void
-limactl_mount_free(LimactlMount *mount)
-{
-        if (mount == NULL)
-                return;
-        g_free(mount->location);
-        g_free(mount->mount_point);
-        g_free(mount->type);
-        g_free(mount->state);
-        g_free(mount->tag);
-        g_free(mount->error);
-        g_free(mount);
-}
-
 LimactlInstance *
 limactl_instance_new(const gchar *path)
 {
         LimactlInstance *inst = g_new0(LimactlInstance, 1);
         inst->path = g_strdup(path);
-        inst->mounts = g_ptr_array_new_with_free_func((GDestroyNotify)limactl_mount_free);
+        inst->mounts = g_ptr_array_new_with_free_func((GDestroyNotify)lima_mount_status_free);
         inst->errors = g_new0(gchar *, 1);
         return inst;
 }
@@ -140,7 +113,7 @@ limactl_read_simple_prop(LimactlInstance *inst, sd_bus_message *m, LimactlPropKi
 
 /* The options a{sv} of one mount: tag and error, both strings. */
 static int
-limactl_read_mount_options(LimactlMount *mount, sd_bus_message *m)
+limactl_read_mount_options(LimaMountStatus *mount, sd_bus_message *m)
 {
         int r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
@@ -195,12 +168,12 @@ limactl_read_mounts(LimactlInstance *inst, sd_bus_message *m)
         while ((r = sd_bus_message_enter_container(m, 'r', "sssbsa{sv}")) > 0) {
                 const char *location = NULL, *mount_point = NULL, *type = NULL, *state = NULL;
                 int writable = 0;
-                g_autoptr(LimactlMount) mount = NULL;
+                g_autoptr(LimaMountStatus) mount = NULL;
                 r = sd_bus_message_read(m, "sssbs", &location, &mount_point, &type, &writable,
                                         &state);
                 if (r < 0)
                         return r;
-                mount = limactl_mount_new(location, mount_point, type, writable, state);
+                mount = lima_mount_status_new(location, mount_point, type, writable, state);
                 r = limactl_read_mount_options(mount, m);
                 if (r < 0)
                         return r;

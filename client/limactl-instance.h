@@ -5,17 +5,9 @@
 #include <glib.h>
 #include <systemd/sd-bus.h>
 
-G_BEGIN_DECLS
+#include "lima-mount-status.h"
 
-typedef struct {
-        gchar *location;
-        gchar *mount_point;
-        gchar *type;
-        gboolean writable;
-        gchar *state; /* pending, mounted or failed */
-        gchar *tag;
-        gchar *error;
-} LimactlMount;
+G_BEGIN_DECLS
 
 typedef struct {
         gchar *path; /* the D-Bus object */
@@ -30,14 +22,9 @@ typedef struct {
         gchar *dir;
         guint32 ssh_port;
         gchar *accelerator;
-        GPtrArray *mounts; /* LimactlMount */
+        GPtrArray *mounts; /* LimaMountStatus */
         GStrv errors;
 } LimactlInstance;
-
-LimactlMount *limactl_mount_new(const gchar *location, const gchar *mount_point, const gchar *type,
-                                gboolean writable, const gchar *state);
-void limactl_mount_free(LimactlMount *mount);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LimactlMount, limactl_mount_free)
 
 LimactlInstance *limactl_instance_new(const gchar *path);
 void limactl_instance_free(LimactlInstance *inst);

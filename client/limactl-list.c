@@ -187,7 +187,7 @@ limactl_info_mounts(const LimactlInstance *inst)
         if (inst->mounts->len == 0)
                 g_print("  %s\n", _("(none)"));
         for (guint i = 0; i < inst->mounts->len; i++) {
-                const LimactlMount *mount = g_ptr_array_index(inst->mounts, i);
+                const LimaMountStatus *mount = g_ptr_array_index(inst->mounts, i);
                 g_autoptr(GString) line = g_string_new(NULL);
                 g_string_append_printf(line, "  %s → %s (%s, %s, %s", mount->location,
                                        mount->mount_point != NULL && *mount->mount_point

@@ -16,15 +16,17 @@
 static GPtrArray *
 limactl_shell_resolved_mounts(GPtrArray *mounts)
 {
-        GPtrArray *resolved = g_ptr_array_new_with_free_func((GDestroyNotify)limactl_mount_free);
+        GPtrArray *resolved =
+            g_ptr_array_new_with_free_func((GDestroyNotify)lima_mount_status_free);
         for (guint i = 0; i < mounts->len; i++) {
-                const LimactlMount *mount = g_ptr_array_index(mounts, i);
+                const LimaMountStatus *mount = g_ptr_array_index(mounts, i);
                 g_autofree gchar *real = NULL;
-                LimactlMount *copy;
+                LimaMountStatus *copy;
                 if (mount->location != NULL)
                         real = realpath(mount->location, NULL);
-                copy = limactl_mount_new(real != NULL ? real : mount->location, mount->mount_point,
-                                         mount->type, mount->writable, mount->state);
+                copy =
+                    lima_mount_status_new(real != NULL ? real : mount->location, mount->mount_point,
+                                          mount->type, mount->writable, mount->state);
                 g_ptr_array_add(resolved, copy);
         }
         return resolved;

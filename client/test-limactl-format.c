@@ -157,7 +157,7 @@ test_mount_flags(void)
         for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
                 g_autoptr(GError) error = NULL;
                 g_autoptr(GPtrArray) specs = test_parse_mounts(cases[i].value, &error);
-                const LimactlMountSpec *spec;
+                const LimaMountStatusSpec *spec;
                 g_assert_no_error(error);
                 g_assert_cmpuint(specs->len, ==, 1);
                 spec = g_ptr_array_index(specs, 0);
@@ -178,7 +178,7 @@ test_mount_flags_split_on_commas(void)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GPtrArray) specs = test_parse_mounts("/a,/b:w", &error);
-        const LimactlMountSpec *a, *b;
+        const LimaMountStatusSpec *a, *b;
 
         g_assert_no_error(error);
         g_assert_cmpuint(specs->len, ==, 2);
@@ -194,7 +194,7 @@ static void
 test_workdir_translation(void)
 {
         g_autoptr(GPtrArray) mounts =
-            g_ptr_array_new_with_free_func((GDestroyNotify)limactl_mount_free);
+            g_ptr_array_new_with_free_func((GDestroyNotify)lima_mount_status_free);
         const struct {
                 const gchar *cwd;
                 const gchar *workdir;
@@ -211,12 +211,13 @@ test_workdir_translation(void)
                 { "/home/me/./src/", "/home/me/src" },
         };
 
-        g_ptr_array_add(
-            mounts, limactl_mount_new("/home/me/", "/home/me", "reverse-sshfs", FALSE, "mounted"));
-        g_ptr_array_add(mounts, limactl_mount_new("/home/me/work", "/w", "9p", TRUE, "mounted"));
-        g_ptr_array_add(mounts, limactl_mount_new("/tmp/lima", "", "9p", TRUE, "pending"));
+        g_ptr_array_add(mounts, lima_mount_status_new("/home/me/", "/home/me", "reverse-sshfs",
+                                                      FALSE, "mounted"));
         g_ptr_array_add(mounts,
-                        limactl_mount_new("/srv/broken", "/srv/broken", "9p", TRUE, "failed"));
+                        lima_mount_status_new("/home/me/work", "/w", "9p", TRUE, "mounted"));
+        g_ptr_array_add(mounts, lima_mount_status_new("/tmp/lima", "", "9p", TRUE, "pending"));
+        g_ptr_array_add(mounts,
+                        lima_mount_status_new("/srv/broken", "/srv/broken", "9p", TRUE, "failed"));
         for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
                 g_autofree gchar *workdir = limactl_workdir_translate(cases[i].cwd, mounts);
                 g_assert_cmpstr(workdir, ==, cases[i].workdir);
@@ -227,11 +228,11 @@ static void
 test_workdir_translation_of_root(void)
 {
         g_autoptr(GPtrArray) mounts =
-            g_ptr_array_new_with_free_func((GDestroyNotify)limactl_mount_free);
+            g_ptr_array_new_with_free_func((GDestroyNotify)lima_mount_status_free);
         g_autofree gchar *inside = NULL;
         g_autofree gchar *top = NULL;
 
-        g_ptr_array_add(mounts, limactl_mount_new("/", "/mnt/host", "9p", FALSE, "mounted"));
+        g_ptr_array_add(mounts, lima_mount_status_new("/", "/mnt/host", "9p", FALSE, "mounted"));
         inside = limactl_workdir_translate("/etc/ssh", mounts);
         top = limactl_workdir_translate("/", mounts);
         g_assert_cmpstr(inside, ==, "/mnt/host/etc/ssh");
@@ -375,8 +376,8 @@ test_json(void)
         running->errors = g_strsplit("mount /x failed", "\n", -1);
         running->accelerator = g_strdup("tcg");
         g_ptr_array_add(running->mounts,
-                        limactl_mount_new("/home/me", "/home/me", "9p", TRUE, "mounted"));
-        ((LimactlMount *)g_ptr_array_index(running->mounts, 0))->tag = g_strdup("lima-0");
+                        lima_mount_status_new("/home/me", "/home/me", "9p", TRUE, "mounted"));
+        ((LimaMountStatus *)g_ptr_array_index(running->mounts, 0))->tag = g_strdup("lima-0");
         line = limactl_format_json(running);
         g_assert_null(strchr(line, '\n'));
         g_assert_true(json_parser_load_from_data(parser, line, -1, &error));

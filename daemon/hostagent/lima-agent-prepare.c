@@ -110,10 +110,34 @@ lima_agent_prepare_run(LimaWorker *worker, gpointer data, GError **error)
         }
         if (lima_worker_cancelled(worker))
                 return FALSE;
-        lima_worker_progress(worker, "disk", 0.3, _("preparing the disk"));
         lima_size_parse(prep->cfg->disk.value, &disk_bytes);
+        if (!g_file_test(diffdisk, G_FILE_TEST_EXISTS)) {
+                /* The instance gets its own copy of the image (Lima's basedisk), so a cache
+                 * that is pruned or rebuilt never pulls the disk out from under it. */
+                g_autofree gchar *basedisk = g_build_filename(prep->dir, "basedisk", NULL);
+                lima_worker_progress(worker, "disk", 0.25, _("copying the image into %s"),
+                                     basedisk);
+                if (!lima_image_install_file(base, basedisk, error))
+                        return FALSE;
+                g_free(base);
+                base = g_steal_pointer(&basedisk);
+        }
+        lima_worker_progress(worker, "disk", 0.3, _("preparing the disk"));
         if (!lima_image_prepare_disk(base, diffdisk, disk_bytes, error))
                 return FALSE;
+        /* The kernel must match the modules on the disk: keep the instance's own copy. */
+        if (prep->kernel != NULL || prep->initrd != NULL) {
+                if (!lima_image_install_boot_files(prep->dir, prep->kernel, prep->initrd, error))
+                        return FALSE;
+                if (prep->kernel != NULL) {
+                        g_free(prep->kernel);
+                        prep->kernel = g_build_filename(prep->dir, LIMA_FILE_KERNEL, NULL);
+                }
+                if (prep->initrd != NULL) {
+                        g_free(prep->initrd);
+                        prep->initrd = g_build_filename(prep->dir, LIMA_FILE_INITRD, NULL);
+                }
+        }
         /* A mount location that does not exist yet is made now, as Lima does. */
         for (guint i = 0; i < prep->cfg->mounts->len; i++) {
                 const LimaMount *m = g_ptr_array_index(prep->cfg->mounts, i);

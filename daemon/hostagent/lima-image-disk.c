@@ -341,7 +341,7 @@ lima_image_prepare_disk(const gchar *base_path, const gchar *diffdisk_path, guin
         return lima_image_create_diffdisk(diffdisk_path, format, abs_base, size, error);
 }
 
-static gboolean
+gboolean
 lima_image_install_file(const gchar *src_path, const gchar *dest_path, GError **error)
 {
         g_autofree gchar *tmp_path = NULL;

@@ -26,6 +26,9 @@ gboolean lima_image_is_iso(const gchar *path);
 gboolean lima_image_prepare_disk(const gchar *base_path, const gchar *diffdisk_path,
                                  guint64 disk_bytes, GError **error);
 
+/* Copies src_path to dest_path atomically; a file already at dest_path is kept. */
+gboolean lima_image_install_file(const gchar *src_path, const gchar *dest_path, GError **error);
+
 /* Copies kernel_path and initrd_path (each may be NULL) into instance_dir as "kernel" and
  * "initrd", atomically; a file already there is kept. */
 gboolean lima_image_install_boot_files(const gchar *instance_dir, const gchar *kernel_path,

@@ -45,17 +45,11 @@ limad_agent_read_mounts(sd_bus_message *m, LimadInstance *inst)
                 return;
         g_ptr_array_set_size(inst->mounts, 0);
         while (sd_bus_message_enter_container(m, 'r', "sssbsa{sv}") > 0) {
-                LimadMountState *s = g_new0(LimadMountState, 1);
+                LimaMountStatus *s;
                 if (sd_bus_message_read(m, "sssbs", &location, &mount_point, &type, &writable,
-                                        &state) < 0) {
-                        g_free(s);
+                                        &state) < 0)
                         return;
-                }
-                s->location = g_strdup(location);
-                s->mount_point = g_strdup(mount_point);
-                s->type = g_strdup(type);
-                s->writable = writable;
-                s->state = g_strdup(state);
+                s = lima_mount_status_new(location, mount_point, type, writable, state);
                 if (sd_bus_message_enter_container(m, 'a', "{sv}") > 0) {
                         while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
                                 const char *key, *value;

@@ -15,18 +15,6 @@
 #include "limad-store.h"
 
 static void
-limad_mount_state_free(LimadMountState *m)
-{
-        g_free(m->location);
-        g_free(m->mount_point);
-        g_free(m->type);
-        g_free(m->state);
-        g_free(m->tag);
-        g_free(m->error);
-        g_free(m);
-}
-
-static void
 limad_message_unref(gpointer m)
 {
         sd_bus_message_unref(m);
@@ -130,12 +118,9 @@ limad_instance_mounts_from_config(LimadInstance *inst)
         g_ptr_array_set_size(inst->mounts, 0);
         for (guint i = 0; inst->cfg != NULL && i < inst->cfg->mounts->len; i++) {
                 LimaMount *m = g_ptr_array_index(inst->cfg->mounts, i);
-                LimadMountState *s = g_new0(LimadMountState, 1);
-                s->location = g_strdup(m->location.value);
-                s->mount_point = g_strdup(m->mount_point.value);
-                s->type = g_strdup(inst->cfg->mount_type.value);
-                s->writable = m->writable.value;
-                s->state = g_strdup("pending");
+                LimaMountStatus *s = lima_mount_status_new(m->location.value, m->mount_point.value,
+                                                           inst->cfg->mount_type.value,
+                                                           m->writable.value, "pending");
                 s->tag = g_strdup(m->tag);
                 g_ptr_array_add(inst->mounts, s);
         }
@@ -273,7 +258,7 @@ limad_instance_load(LimadManager *manager, const gchar *name)
         sd_bus_path_encode(LIMAD_INSTANCE_PREFIX, name, &inst->path);
         inst->status = g_strdup("Stopped");
         inst->errors = g_ptr_array_new_with_free_func(g_free);
-        inst->mounts = g_ptr_array_new_with_free_func((GDestroyNotify)limad_mount_state_free);
+        inst->mounts = g_ptr_array_new_with_free_func((GDestroyNotify)lima_mount_status_free);
         inst->pending_stops = g_ptr_array_new_with_free_func(limad_message_unref);
         inst->pending_deletes = g_ptr_array_new_with_free_func(limad_message_unref);
         owner_path = g_build_filename(inst->dir, LIMA_FILE_OWNER, NULL);
@@ -364,7 +349,7 @@ limad_instance_get_property(sd_bus *bus, const char *path, const char *interface
         if (g_str_equal(property, "Mounts")) {
                 int r = sd_bus_message_open_container(reply, 'a', "(sssbsa{sv})");
                 for (guint i = 0; r >= 0 && i < inst->mounts->len; i++) {
-                        LimadMountState *m = g_ptr_array_index(inst->mounts, i);
+                        LimaMountStatus *m = g_ptr_array_index(inst->mounts, i);
                         r = sd_bus_message_append(
                             reply, "(sssbsa{sv})", m->location ? m->location : "",
                             m->mount_point ? m->mount_point : "", m->type ? m->type : "",

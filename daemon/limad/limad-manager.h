@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "lima-config.h"
+#include "lima-mount-status.h"
 
 G_BEGIN_DECLS
 
@@ -28,16 +29,6 @@ struct _LimadManager {
         GHashTable *instances; /* name → LimadInstance* */
 };
 
-typedef struct {
-        gchar *location;
-        gchar *mount_point;
-        gchar *type;
-        gboolean writable;
-        gchar *state; /* pending, mounted, failed */
-        gchar *tag;
-        gchar *error;
-} LimadMountState;
-
 struct _LimadInstance {
         gint ref_count;
         LimadManager *manager; /* NULL once deleted */
@@ -50,7 +41,7 @@ struct _LimadInstance {
         guint ssh_port;
         gchar *accel;
         GPtrArray *errors; /* gchar* */
-        GPtrArray *mounts; /* LimadMountState* */
+        GPtrArray *mounts; /* LimaMountStatus* */
         LimadAgentLink *link;
         pid_t agent_pid; /* when limad spawned the agent itself */
         sd_event_source *agent_child;

@@ -112,6 +112,12 @@ lima_agent_prepare_run(LimaWorker *worker, gpointer data, GError **error)
                 return FALSE;
         lima_size_parse(prep->cfg->disk.value, &disk_bytes);
         if (!g_file_test(diffdisk, G_FILE_TEST_EXISTS)) {
+                g_autofree gchar *format = NULL;
+                guint64 virtual_size = 0;
+                /* Checked before copying, so the error names the user's file. */
+                if (!lima_image_is_iso(base) &&
+                    !lima_image_disk_query(base, &format, &virtual_size, error))
+                        return FALSE;
                 /* The instance gets its own copy of the image (Lima's basedisk), so a cache
                  * that is pruned or rebuilt never pulls the disk out from under it. */
                 g_autofree gchar *basedisk = g_build_filename(prep->dir, "basedisk", NULL);

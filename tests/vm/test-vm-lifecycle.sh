@@ -155,7 +155,10 @@ check "create with a missing image works (checked at start)" \
 check_fails "start with a missing image fails and names the file" "missing.qcow2" \
         "$limactl" start missing --timeout 2m
 check "a failed start leaves the instance Broken" wait_status missing Broken 10
-head -c 1048576 /dev/urandom >"$work/corrupt.qcow2"
+# A qcow2 whose L1 table offset (header bytes 40-47) points nowhere.
+qemu-img create -q -f qcow2 "$work/corrupt.qcow2" 1G
+printf '\377\377\377\377\377\377\377\377' |
+        dd of="$work/corrupt.qcow2" bs=1 seek=40 conv=notrunc status=none
 sed "s|@IMAGE@|$work/corrupt.qcow2|" "$src/tests/vm/data/local-image.yaml" >"$work/corrupt.yaml"
 check "create with a corrupt image" "$limactl" create --name corrupt "$work/corrupt.yaml"
 check_fails "start with a corrupt image fails with qemu-img's reason" "corrupt.qcow2" \

@@ -19,22 +19,22 @@ trap 'private_bus_stop; rm -rf "$work"' EXIT
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
 
-"$limactl" create --name bench --mount-none template:debian-12-local >/dev/null
+"$limactl" create --name bench --mount-none template:debian-12-local >/dev/null 2>&1
 # The first start also makes the disk and seed and runs cloud-init's first boot; the rounds
 # after it compare like with like (both later boots of the same disk).
 t=$(now)
-"$limactl" start bench >/dev/null
+"$limactl" start bench >/dev/null 2>&1
 printf 'first start (disk, seed, first boot) → Running %.1f s\n' "$(since "$t")"
-"$limactl" stop bench >/dev/null
+"$limactl" stop bench >/dev/null 2>&1
 
 for round in $(seq "$rounds"); do
         t=$(now)
-        "$limactl" start bench >/dev/null
+        "$limactl" start bench >/dev/null 2>&1
         limactl_s=$(since "$t")
         accel=$("$limactl" list --json bench | sed -n 's/.*"accelerator":"\([a-z]*\)".*/\1/p')
-        "$limactl" stop bench >/dev/null
+        "$limactl" stop bench >/dev/null 2>&1
 
-        mapfile -t argv < <("$build/daemon/hostagent/lima-hostagent" --user --print-qemu-argv bench)
+        mapfile -t argv < <("$build/daemon/hostagent/lima-hostagent" --user --print-qemu-argv bench 2>/dev/null)
         t=$(now)
         "${argv[@]}" >/dev/null 2>"$work/raw-qemu.log" &
         qemu_pid=$!

@@ -134,6 +134,8 @@ main(int argc, char **argv)
                 return 1;
         }
         sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        /* Without its bus limad serves no one; running instances carry on without it. */
+        sd_bus_set_exit_on_disconnect(bus, 1);
         sd_event_add_signal(event, NULL, SIGTERM, limad_on_signal, NULL);
         sd_event_add_signal(event, NULL, SIGINT, limad_on_signal, NULL);
 

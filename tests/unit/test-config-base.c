@@ -37,8 +37,8 @@ test_base_own_values_win_and_lists_grow(void)
         g_assert_cmpstr(shared->location.value, ==, "/srv/child");
         g_assert_true(shared->writable.value);
         g_assert_cmpstr(shared->ninep_msize.value, ==, "256KiB");
-        /* …and template:_default/mounts adds the home and /tmp/lima mounts. */
-        g_assert_cmpuint(cfg->mounts->len, ==, 3);
+        /* …and template:_default/mounts adds the home mount. */
+        g_assert_cmpuint(cfg->mounts->len, ==, 2);
         g_assert_cmpstr(((LimaMount *)g_ptr_array_index(cfg->mounts, 1))->location.value, ==,
                         "/home/alice");
         /* A base's provisioning runs first. */

@@ -15,8 +15,10 @@ lima_agent_ready_clear(LimaAgentReady *ready)
         g_clear_pointer(&ready->errors, g_ptr_array_unref);
 }
 
+/* 9p and virtiofs are mounted by the guest's boot script; reverse-sshfs comes later, from
+ * the host, once this check is over. */
 static gboolean
-lima_ready_mount_is_served(const LimaConfig *cfg)
+lima_ready_mounted_by_guest(const LimaConfig *cfg)
 {
         return g_strcmp0(cfg->mount_type.value, "9p") == 0 ||
                g_strcmp0(cfg->mount_type.value, "virtiofs") == 0;
@@ -92,15 +94,8 @@ lima_agent_ready_run(LimaWorker *worker, gpointer data, GError **error)
                                                        NULL };
                         if (g_str_equal(g_ptr_array_index(ready->states, i), "mounted"))
                                 continue;
-                        if (!lima_ready_mount_is_served(ready->cfg)) {
-                                g_free(ready->states->pdata[i]);
-                                ready->states->pdata[i] = g_strdup("failed");
-                                g_free(ready->errors->pdata[i]);
-                                ready->errors->pdata[i] = g_strdup_printf(
-                                    _("mountType %s is not served by this build yet; use 9p"),
-                                    ready->cfg->mount_type.value);
-                                continue;
-                        }
+                        if (!lima_ready_mounted_by_guest(ready->cfg))
+                                break;
                         if (lima_ssh_run(ready->ssh_config, ready->name, check, NULL, NULL)) {
                                 g_free(ready->states->pdata[i]);
                                 ready->states->pdata[i] = g_strdup("mounted");
@@ -117,7 +112,8 @@ lima_agent_ready_run(LimaWorker *worker, gpointer data, GError **error)
                  !lima_worker_cancelled(worker));
         for (guint i = 0; i < ready->cfg->mounts->len; i++) {
                 const LimaMount *m = g_ptr_array_index(ready->cfg->mounts, i);
-                if (!g_str_equal(g_ptr_array_index(ready->states, i), "pending"))
+                if (!lima_ready_mounted_by_guest(ready->cfg) ||
+                    !g_str_equal(g_ptr_array_index(ready->states, i), "pending"))
                         continue;
                 g_free(ready->states->pdata[i]);
                 ready->states->pdata[i] = g_strdup("failed");

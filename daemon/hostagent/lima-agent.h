@@ -8,19 +8,31 @@
 
 #include "lima-accel.h"
 #include "lima-config.h"
+#include "lima-mount-sshfs.h"
+#include "lima-mount-virtiofs.h"
 
 G_BEGIN_DECLS
 
 #define LIMA_AGENT_PATH  "/io/lima/lima1/hostagent"
 #define LIMA_AGENT_IFACE "io.lima.lima1.HostAgent"
 
+typedef struct _LimaAgent LimaAgent;
+
 typedef struct {
+        LimaAgent *agent;
         const LimaMount *mount;
         gchar *state; /* pending, mounted, failed */
         gchar *error;
+        /* virtiofs: its daemon */
+        LimaVirtiofsd *virtiofsd;
+        sd_event_source *virtiofsd_child;
+        /* reverse-sshfs: its session (ssh + SFTP server) */
+        LimaSshfsSession *sshfs;
+        sd_event_source *ssh_child;
+        sd_event_source *server_child;
 } LimaAgentMount;
 
-typedef struct {
+struct _LimaAgent {
         sd_event *event;
         gchar *name;
         gchar *lima_home;
@@ -42,7 +54,9 @@ typedef struct {
         sd_event_source *qemu_child;
         sd_event_source *stop_timer;
         int exit_code;
-} LimaAgent;
+        LimaVirtiofsdBinary *virtiofsd_bin;
+        gboolean sshfs_checking; /* a worker is checking the reverse-sshfs mounts */
+};
 
 /* lima-agent-server.c: the HostAgent interface on ha.sock. */
 gboolean lima_agent_server_listen(LimaAgent *agent, const gchar *path, GError **error);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lima-agent-mounts.h"
 #include "lima-agent-prepare.h"
 #include "lima-agent-ready.h"
 #include "lima-agent.h"
@@ -140,6 +141,8 @@ lima_agent_stop(LimaAgent *agent, gboolean force, sd_bus_message *call)
                         lima_agent_finish(agent, TRUE);
                 return;
         }
+        /* reverse-sshfs sessions end first: their umount needs the guest's sshd. */
+        lima_agent_mounts_stop(agent);
         if (!force) {
                 g_autoptr(LimaQmp) qmp = lima_qmp_connect(qmp_path, 2000, &error);
                 if (qmp != NULL && lima_qmp_system_powerdown(qmp, &error)) {
@@ -168,6 +171,7 @@ lima_agent_finish(LimaAgent *agent, gboolean clean)
                 kill(agent->qemu_pid, SIGKILL);
                 agent->qemu_pid = 0;
         }
+        lima_agent_mounts_stop(agent);
         for (guint i = 0; i < agent->pending_stops->len; i++)
                 sd_bus_reply_method_return(g_ptr_array_index(agent->pending_stops, i), NULL);
         g_ptr_array_set_size(agent->pending_stops, 0);
@@ -213,11 +217,33 @@ lima_agent_on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         return 0;
 }
 
+void
+lima_agent_mounts_settled(LimaAgent *agent)
+{
+        gboolean degraded = FALSE;
+
+        /* Errors are only ever about mounts once the guest runs: say each one once. */
+        g_ptr_array_set_size(agent->errors, 0);
+        for (guint i = 0; i < agent->mounts->len; i++) {
+                LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
+                if (m->error != NULL) {
+                        g_ptr_array_add(
+                            agent->errors,
+                            g_strdup_printf("%s: %s", m->mount->mount_point.value, m->error));
+                        degraded = TRUE;
+                }
+        }
+        lima_agent_emit_changed(agent, "Mounts", "Errors", NULL);
+        lima_agent_emit_progress(agent, "ready", 1.0,
+                                 degraded ? _("running, but some mounts failed") : _("running"));
+        lima_agent_set_status(agent, degraded ? "Degraded" : "Running");
+        sd_notify(0, "READY=1");
+}
+
 static void
 lima_agent_on_ready_report(const LimaWorkerMessage *msg, gpointer user_data)
 {
         LimaAgent *agent = user_data;
-        gboolean degraded = FALSE;
 
         if (msg->stage != NULL) {
                 lima_agent_emit_progress(agent, msg->stage, msg->fraction, msg->message);
@@ -236,18 +262,10 @@ lima_agent_on_ready_report(const LimaWorkerMessage *msg, gpointer user_data)
                 m->state = g_strdup(g_ptr_array_index(ready.states, i));
                 g_free(m->error);
                 m->error = g_strdup(g_ptr_array_index(ready.errors, i));
-                if (m->error != NULL) {
-                        g_autofree gchar *e =
-                            g_strdup_printf("%s: %s", m->mount->mount_point.value, m->error);
-                        lima_agent_add_error(agent, e);
-                        degraded = TRUE;
-                }
         }
-        lima_agent_emit_changed(agent, "Mounts", NULL);
-        lima_agent_emit_progress(agent, "ready", 1.0,
-                                 degraded ? _("running, but some mounts failed") : _("running"));
-        lima_agent_set_status(agent, degraded ? "Degraded" : "Running");
-        sd_notify(0, "READY=1");
+        /* reverse-sshfs mounts come up now, from the host; the rest are already in place. */
+        if (!lima_agent_mounts_start_sshfs(agent))
+                lima_agent_mounts_settled(agent);
 }
 
 static GPtrArray *
@@ -328,7 +346,8 @@ lima_agent_on_prepare_report(const LimaWorkerMessage *msg, gpointer user_data)
                 lima_agent_fail(agent, msg->error->message);
                 return;
         }
-        if (!lima_agent_spawn_qemu(agent, &error)) {
+        if (!lima_agent_mounts_start_virtiofsd(agent, &error) ||
+            !lima_agent_spawn_qemu(agent, &error)) {
                 lima_agent_fail(agent, error->message);
                 return;
         }
@@ -441,6 +460,7 @@ lima_agent_setup(LimaAgent *agent, GError **error)
                 return FALSE;
         for (guint i = 0; i < agent->cfg->mounts->len; i++) {
                 LimaAgentMount *m = g_new0(LimaAgentMount, 1);
+                m->agent = agent;
                 m->mount = g_ptr_array_index(agent->cfg->mounts, i);
                 m->state = g_strdup("pending");
                 g_ptr_array_add(agent->mounts, m);

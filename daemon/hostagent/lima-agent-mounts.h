@@ -1,0 +1,20 @@
+/* The host side of a running instance's mounts (see lima-agent-mounts.c). */
+#pragma once
+
+#include "lima-agent.h"
+
+G_BEGIN_DECLS
+
+/* Before QEMU: one virtiofsd per virtiofs mount. FALSE when one cannot be served. */
+gboolean lima_agent_mounts_start_virtiofsd(LimaAgent *agent, GError **error);
+/* Once sshd answers: a reverse-sshfs session per mount, then a check of each mount on a
+ * worker, ending in lima_agent_mounts_settled(). FALSE when the mount type is not
+ * reverse-sshfs (nothing started). */
+gboolean lima_agent_mounts_start_sshfs(LimaAgent *agent);
+/* Ends every session (umounting in the guest) and every virtiofsd. */
+void lima_agent_mounts_stop(LimaAgent *agent);
+
+/* lima-hostagent.c: every mount's state is known; report Running or Degraded. */
+void lima_agent_mounts_settled(LimaAgent *agent);
+
+G_END_DECLS

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lima-error.h"
+#include "lima-safe-path.h"
 #include "lima-host.h"
 
 /* After the guest's umount, sshfs, ssh and the server end on their own; wait that long. */
@@ -71,28 +72,6 @@ lima_sshfs_driver(const LimaMount *m, const gchar *sftp_server, gboolean builtin
         return FALSE;
 }
 
-/* Absolute, and free of bytes a shell quote, sshfs's option parser or a log line mangles. */
-static gboolean
-lima_sshfs_check_path(const gchar *what, const gchar *value, GError **error)
-{
-        if (value == NULL || !g_path_is_absolute(value)) {
-                g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
-                            _("%s \"%s\" must be an absolute path"), what,
-                            value != NULL ? value : "");
-                return FALSE;
-        }
-        for (const gchar *c = value; *c != '\0'; c++) {
-                if ((guchar)*c < 0x20 || *c == 0x7f) {
-                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
-                                    _("%s \"%s\" holds a newline or control character; "
-                                      "rename the directory"),
-                                    what, value);
-                        return FALSE;
-                }
-        }
-        return TRUE;
-}
-
 static void
 lima_sshfs_add(GPtrArray *argv, const gchar *arg)
 {
@@ -106,8 +85,8 @@ lima_sshfs_guest_command(const LimaMount *m, GError **error)
         /* The sshfs cache is on unless the config turns it off (Lima's default). */
         gboolean cache = !m->sshfs_cache.set || m->sshfs_cache.value;
 
-        if (!lima_sshfs_check_path(_("mount location"), m->location.value, error) ||
-            !lima_sshfs_check_path(_("mount point"), m->mount_point.value, error))
+        if (!lima_safe_path_check(_("mount location"), m->location.value, error) ||
+            !lima_safe_path_check(_("mount point"), m->mount_point.value, error))
                 return NULL;
         lima_sshfs_add(argv, "sudo");
         lima_sshfs_add(argv, "sshfs");

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lima-error.h"
+#include "lima-safe-path.h"
 
 /* The daemon makes its socket within a few ms; a slow disk or a loaded host gets slack. */
 #define LIMA_VIRTIOFSD_SOCKET_TIMEOUT_USEC (10 * G_USEC_PER_SEC)
@@ -227,28 +228,6 @@ lima_virtiofsd_fuse_opt_escape(const gchar *value)
         return g_string_free(out, FALSE);
 }
 
-/* A newline or other control byte cannot survive the daemon's option parsing or its logs. */
-static gboolean
-lima_virtiofsd_check_path(const gchar *what, const gchar *value, GError **error)
-{
-        if (value == NULL || !g_path_is_absolute(value)) {
-                g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
-                            _("%s \"%s\" must be an absolute path"), what,
-                            value != NULL ? value : "");
-                return FALSE;
-        }
-        for (const gchar *c = value; *c != '\0'; c++) {
-                if ((guchar)*c < 0x20 || *c == 0x7f) {
-                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
-                                    _("%s \"%s\" holds a newline or control character; "
-                                      "rename the directory or use mountType 9p"),
-                                    what, value);
-                        return FALSE;
-                }
-        }
-        return TRUE;
-}
-
 static void
 lima_virtiofsd_set_root_error(GError **error)
 {
@@ -293,9 +272,9 @@ lima_virtiofsd_argv(const LimaVirtiofsdBinary *bin, const LimaVirtiofsdArgs *arg
         g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
         gboolean writable = args->mount->writable.value;
 
-        if (!lima_virtiofsd_check_path(_("mount location"), args->mount->location.value, error) ||
-            !lima_virtiofsd_check_path(_("virtiofsd source"), args->source, error) ||
-            !lima_virtiofsd_check_path(_("virtiofsd socket"), args->socket_path, error))
+        if (!lima_safe_path_check(_("mount location"), args->mount->location.value, error) ||
+            !lima_safe_path_check(_("virtiofsd source"), args->source, error) ||
+            !lima_safe_path_check(_("virtiofsd socket"), args->socket_path, error))
                 return NULL;
         if (bin->flavour == LIMA_VIRTIOFSD_C && !args->privileged) {
                 lima_virtiofsd_set_root_error(error);
@@ -549,7 +528,7 @@ lima_virtiofsd_start(const LimaVirtiofsdBinary *bin, const LimaMount *m, const g
         if (bin == NULL && (bin = found = lima_virtiofsd_find(error)) == NULL)
                 return NULL;
         if (!lima_virtiofsd_check_tag(m->tag, error) ||
-            !lima_virtiofsd_check_path(_("mount location"), location, error))
+            !lima_safe_path_check(_("mount location"), location, error))
                 return NULL;
         if (!g_file_test(location, G_FILE_TEST_IS_DIR)) {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_NOT_FOUND,

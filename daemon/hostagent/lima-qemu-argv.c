@@ -6,6 +6,7 @@
 
 #include "lima-config-fill.h"
 #include "lima-error.h"
+#include "lima-safe-path.h"
 #include "lima-guest-protocol.h"
 #include "lima-size.h"
 
@@ -104,25 +105,11 @@ lima_qemu_check_text(const gchar *what, const gchar *value, GError **error)
         return TRUE;
 }
 
-/* Absolute paths only: QEMU takes "name:" before the first slash as a block protocol. */
-static gboolean
-lima_qemu_check_path(const gchar *what, const gchar *path, GError **error)
-{
-        if (!lima_qemu_check_text(what, path, error))
-                return FALSE;
-        if (!g_path_is_absolute(path)) {
-                g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
-                            _("%s \"%s\" is not an absolute path"), what, path);
-                return FALSE;
-        }
-        return TRUE;
-}
-
 static gboolean
 lima_qemu_check_socket_path(const gchar *what, const gchar *path, GError **error)
 {
         const struct sockaddr_un addr = { 0 };
-        if (!lima_qemu_check_path(what, path, error))
+        if (!lima_safe_path_check(what, path, error))
                 return FALSE;
         if (strlen(path) >= sizeof(addr.sun_path)) {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
@@ -188,7 +175,7 @@ lima_qemu_add_boot(GPtrArray *argv, const LimaQemuPlan *plan, const gchar *arch,
 {
         if (plan->firmware != NULL) {
                 g_autofree gchar *fw = NULL;
-                if (!lima_qemu_check_path(_("firmware"), plan->firmware, error))
+                if (!lima_safe_path_check(_("firmware"), plan->firmware, error))
                         return FALSE;
                 fw = lima_qemu_opt_escape(plan->firmware);
                 lima_qemu_argv_add(argv, "-drive",
@@ -209,11 +196,11 @@ lima_qemu_add_boot(GPtrArray *argv, const LimaQemuPlan *plan, const gchar *arch,
                 return TRUE;
         }
         /* -kernel, -initrd and -append take their value verbatim: no comma escaping. */
-        if (!lima_qemu_check_path(_("kernel"), plan->kernel, error))
+        if (!lima_safe_path_check(_("kernel"), plan->kernel, error))
                 return FALSE;
         lima_qemu_argv_add(argv, "-kernel", g_strdup(plan->kernel));
         if (plan->initrd != NULL) {
-                if (!lima_qemu_check_path(_("initrd"), plan->initrd, error))
+                if (!lima_safe_path_check(_("initrd"), plan->initrd, error))
                         return FALSE;
                 lima_qemu_argv_add(argv, "-initrd", g_strdup(plan->initrd));
         }
@@ -231,8 +218,8 @@ lima_qemu_add_disks(GPtrArray *argv, const LimaQemuPlan *plan, GError **error)
         g_autofree gchar *disk = NULL;
         g_autofree gchar *cidata = NULL;
 
-        if (!lima_qemu_check_path(_("disk"), plan->diffdisk, error) ||
-            !lima_qemu_check_path(_("cidata ISO"), plan->cidata_iso, error))
+        if (!lima_safe_path_check(_("disk"), plan->diffdisk, error) ||
+            !lima_safe_path_check(_("cidata ISO"), plan->cidata_iso, error))
                 return FALSE;
         disk = lima_qemu_opt_escape(plan->diffdisk);
         cidata = lima_qemu_opt_escape(plan->cidata_iso);
@@ -285,8 +272,8 @@ lima_qemu_add_channels(GPtrArray *argv, const LimaQemuPlan *plan, GError **error
 
         if (!lima_qemu_check_socket_path(_("guest agent socket"), plan->ga_sock, error) ||
             !lima_qemu_check_socket_path(_("QMP socket"), plan->qmp_sock, error) ||
-            !lima_qemu_check_path(_("serial log"), plan->serial_log, error) ||
-            !lima_qemu_check_path(_("pid file"), plan->pidfile, error))
+            !lima_safe_path_check(_("serial log"), plan->serial_log, error) ||
+            !lima_safe_path_check(_("pid file"), plan->pidfile, error))
                 return FALSE;
         ga = lima_qemu_opt_escape(plan->ga_sock);
         qmp = lima_qemu_opt_escape(plan->qmp_sock);
@@ -316,7 +303,7 @@ static gboolean
 lima_qemu_check_mount(const LimaMount *m, guint i, GError **error)
 {
         g_autofree gchar *what = g_strdup_printf(_("mounts[%u].location"), i);
-        if (!lima_qemu_check_path(what, m->location.value, error))
+        if (!lima_safe_path_check(what, m->location.value, error))
                 return FALSE;
         if (m->tag == NULL || *m->tag == '\0') {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
@@ -452,7 +439,7 @@ lima_qemu_argv_build(const LimaQemuPlan *plan, GError **error)
         if (binary == NULL)
                 binary = lima_qemu_binary_for_arch(arch);
         if (!lima_qemu_check_text(_("QEMU binary"), binary, error) ||
-            !lima_qemu_check_path(_("instance directory"), plan->instance_dir, error) ||
+            !lima_safe_path_check(_("instance directory"), plan->instance_dir, error) ||
             !lima_qemu_memory_mib(plan->config, &memory_mib, error))
                 return NULL;
 

@@ -175,12 +175,13 @@ lima_agent_finish(LimaAgent *agent, gboolean clean)
         for (guint i = 0; i < agent->pending_stops->len; i++)
                 sd_bus_reply_method_return(g_ptr_array_index(agent->pending_stops, i), NULL);
         g_ptr_array_set_size(agent->pending_stops, 0);
-        lima_agent_server_close(agent);
+        /* Files first, then the link: limad looks at them the moment the link drops. */
         for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
                 g_autofree gchar *path = lima_agent_file(agent, files[i]);
                 if (clean || !g_str_equal(files[i], LIMA_FILE_HA_PID))
                         unlink(path);
         }
+        lima_agent_server_close(agent);
         agent->exit_code = clean ? 0 : 1;
         sd_notify(0, "STOPPING=1");
         sd_event_exit(agent->event, agent->exit_code);

@@ -221,9 +221,16 @@ limad_agent_on_retry(sd_event_source *source, uint64_t usec, void *userdata)
 {
         LimadInstance *inst = userdata;
         g_autoptr(GError) error = NULL;
+        g_autofree gchar *ha_pid = g_build_filename(inst->dir, LIMA_FILE_HA_PID, NULL);
 
         if (limad_agent_link(inst, &error))
                 return 0;
+        /* An agent that was on its way out when we looked is gone now: say what it left. */
+        if (lima_pidfile_alive(ha_pid, "lima-hostagent") == 0 && inst->agent_pid == 0) {
+                inst->connect_timer = sd_event_source_disable_unref(inst->connect_timer);
+                limad_instance_refresh(inst);
+                return 0;
+        }
         if (g_get_monotonic_time() > inst->connect_deadline) {
                 g_autofree gchar *msg = g_strdup_printf(
                     _("the host agent did not answer on %s/ha.sock; see %s/ha.stderr.log"),

@@ -1074,8 +1074,9 @@ sftp_named(LimaSftpServer *s, SftpReader *r, int *dfd, gchar **name, int *err)
         return TRUE;
 }
 
+/* REMOVE and RMDIR: one unlinkat() through the confined parent, flags telling which. */
 static gboolean
-sftp_remove(LimaSftpServer *s, guint32 id, SftpReader *r, GByteArray *reply)
+sftp_unlink(LimaSftpServer *s, guint32 id, SftpReader *r, GByteArray *reply, int flags)
 {
         g_autofree gchar *name = NULL;
         int dfd;
@@ -1084,7 +1085,7 @@ sftp_remove(LimaSftpServer *s, guint32 id, SftpReader *r, GByteArray *reply)
         if (!sftp_named(s, r, &dfd, &name, &err))
                 return FALSE;
         if (dfd >= 0) {
-                err = unlinkat(dfd, name, 0) < 0 ? errno : 0;
+                err = unlinkat(dfd, name, flags) < 0 ? errno : 0;
                 close(dfd);
         }
         reply_errno(reply, id, err);
@@ -1092,20 +1093,15 @@ sftp_remove(LimaSftpServer *s, guint32 id, SftpReader *r, GByteArray *reply)
 }
 
 static gboolean
+sftp_remove(LimaSftpServer *s, guint32 id, SftpReader *r, GByteArray *reply)
+{
+        return sftp_unlink(s, id, r, reply, 0);
+}
+
+static gboolean
 sftp_rmdir(LimaSftpServer *s, guint32 id, SftpReader *r, GByteArray *reply)
 {
-        g_autofree gchar *name = NULL;
-        int dfd;
-        int err;
-
-        if (!sftp_named(s, r, &dfd, &name, &err))
-                return FALSE;
-        if (dfd >= 0) {
-                err = unlinkat(dfd, name, AT_REMOVEDIR) < 0 ? errno : 0;
-                close(dfd);
-        }
-        reply_errno(reply, id, err);
-        return TRUE;
+        return sftp_unlink(s, id, r, reply, AT_REMOVEDIR);
 }
 
 static gboolean

@@ -477,6 +477,27 @@ limad_instance_method_delete(sd_bus_message *m, void *userdata, sd_bus_error *re
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* The stored lima.yaml as written, also when it no longer validates: that is when a user
+ * most needs it back (limactl edit). */
+static int
+limad_instance_method_get_config(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        LimadInstance *inst = INST(userdata);
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *path = g_build_filename(inst->dir, LIMA_FILE_CONFIG, NULL);
+        g_autofree gchar *text = NULL;
+
+        if (!g_file_get_contents(path, &text, NULL, &error))
+                return sd_bus_error_setf(ret_error, LIMAD_DBUS_ERROR_PREFIX "Failed",
+                                         _("cannot read the config of instance \"%s\": %s"),
+                                         inst->name, error->message);
+        if (!g_utf8_validate(text, -1, NULL))
+                return sd_bus_error_setf(ret_error, LIMAD_DBUS_ERROR_PREFIX "InvalidConfig",
+                                         _("%s is not UTF-8 text; fix or replace it by hand"),
+                                         path);
+        return sd_bus_reply_method_return(m, "s", text);
+}
+
 static int
 limad_instance_method_set_config(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
@@ -512,6 +533,8 @@ const sd_bus_vtable limad_instance_vtable[] = {
                                 limad_instance_method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetConfig", SD_BUS_ARGS("s", yaml), SD_BUS_NO_RESULT,
                                 limad_instance_method_set_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", yaml),
+                                limad_instance_method_get_config, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Progress", SD_BUS_ARGS("s", stage, "d", fraction, "s", message),
                                 0),
         PROP("Name", "s"),

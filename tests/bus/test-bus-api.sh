@@ -177,6 +177,27 @@ expect_ok "Delete removes it" "${I[@]}" Delete b false
 [ ! -e "$LIMA_HOME/dev" ] && ok "its folder is gone" || not_ok "folder still there"
 expect_error "the deleted instance has no object" "Unknown object" "${I[@]}" Stop b false
 
+# A FILE.yaml whose base: is a path relative to it: limactl composes it (limad never reads
+# the user's files), from any working directory.
+mkdir -p "$work/cfg"
+printf '%s\ncpus: 3\n' "$images" >"$work/cfg/common.yaml"
+printf 'base: common.yaml\nmemory: 1GiB\n' >"$work/cfg/rel.yaml"
+if out=$(cd / && "$limactl" create "$work/cfg/rel.yaml" 2>&1) &&
+        [ "$(busctl --user get-property io.lima.lima1 /io/lima/lima1/instance/rel \
+                io.lima.lima1.Instance CPUs 2>&1)" = "u 3" ]; then
+        ok "create FILE.yaml resolves a relative base: next to the file"
+else
+        not_ok "relative base: $out"
+fi
+printf 'base: missing.yaml\n' >"$work/cfg/broken.yaml"
+out=$("$limactl" create "$work/cfg/broken.yaml" 2>&1)
+if [ $? -ne 0 ] && [[ "$out" == *"missing.yaml"* ]] && [ ! -e "$LIMA_HOME/broken" ]; then
+        ok "a missing base file is named and nothing is created"
+else
+        not_ok "missing base: $out"
+fi
+"$limactl" delete rel >/dev/null 2>&1
+
 echo "1..$((pass + fail))"
 echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -232,12 +232,7 @@ limactl_edit_interactive(sd_bus *bus, const gchar *name, const gchar *path, cons
 {
         g_autoptr(GError) error = NULL;
         g_autofree gchar *file = NULL;
-        g_autofree gchar *header = g_strdup_printf(
-            _("# Edit the configuration of limad instance \"%s\" and save it; limad checks it\n"
-              "# before storing. An empty file (only comments) aborts the edit.\n"),
-            name);
-        g_autofree gchar *original = g_strconcat(header, yaml, NULL);
-        g_autofree gchar *text = g_strdup(original);
+        g_autofree gchar *text = g_strdup(yaml);
         g_autofree gchar *template = g_strdup_printf("limactl-edit-%s-XXXXXX.yaml", name);
         int fd;
 
@@ -245,6 +240,8 @@ limactl_edit_interactive(sd_bus *bus, const gchar *name, const gchar *path, cons
         if (fd < 0)
                 return limactl_report_error(error);
         close(fd);
+        /* Said here, not as a comment in the file: limad stores the file as written. */
+        g_printerr(_("Editing the lima.yaml of \"%s\"; save an empty file to abort.\n"), name);
         for (;;) {
                 g_autofree gchar *edited = NULL;
                 if (!g_file_set_contents_full(file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT,
@@ -259,7 +256,7 @@ limactl_edit_interactive(sd_bus *bus, const gchar *name, const gchar *path, cons
                         g_printerr(_("The file is empty: edit aborted, nothing changed.\n"));
                         return 0;
                 }
-                if (g_str_equal(edited, original)) {
+                if (g_str_equal(edited, yaml)) {
                         g_unlink(file);
                         g_printerr(_("No changes made.\n"));
                         return 0;

@@ -55,15 +55,19 @@ limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml
         g_autoptr(LimaConfig) filled = NULL;
         g_autoptr(LimaHost) host = lima_host_new_from_system(name, dir);
         g_autofree gchar *text = NULL;
+        gboolean verbatim;
 
         cfg = lima_config_load_data(yaml, strlen(yaml), file, diags, error);
         if (cfg == NULL || !lima_diagnostics_check(diags, error))
                 return NULL;
+        /* Nothing to compose: the user's text is stored as written, comments and all
+         * (libyaml drops comments, so a rewrite would lose them). */
+        verbatim = cfg->base->len == 0 && opts == NULL;
         if (!lima_config_resolve_base(cfg, diags, error) || !lima_diagnostics_check(diags, error))
                 return NULL;
         if (opts != NULL && !lima_config_options_apply(opts, cfg, error))
                 return NULL;
-        text = lima_config_to_yaml(cfg, error);
+        text = verbatim ? g_strdup(yaml) : lima_config_to_yaml(cfg, error);
         if (text == NULL)
                 return NULL;
         g_ptr_array_set_size(diags->items, 0);

@@ -130,9 +130,9 @@ if out=$("$limactl" edit dev --cpus 4 --memory 2 2>&1) && [ "$(cpus)" = "u 4" ];
 else
         not_ok "edit --cpus: $out / $(cpus)"
 fi
-if out=$(EDITOR="sed -i 's/^cpus:.*/cpus: 1/'" "$limactl" edit dev 2>&1) &&
-        [ "$(cpus)" = "u 1" ]; then
-        ok "limactl edit stores what the editor saved"
+if out=$(EDITOR="sed -i -e 's/^cpus:.*/cpus: 1/' -e '1i # kept: my note'" "$limactl" edit dev 2>&1) &&
+        [ "$(cpus)" = "u 1" ] && grep -q "^# kept: my note" "$LIMA_HOME/dev/lima.yaml"; then
+        ok "limactl edit stores what the editor saved, comments included"
 else
         not_ok "edit via EDITOR: $out / $(cpus)"
 fi

@@ -113,6 +113,30 @@ lima_sshfs_guest_command(const LimaMount *m, GError **error)
         return g_steal_pointer(&argv);
 }
 
+/* Detaches whatever a dead session left at the mount point (a disconnected FUSE mount
+ * answers ENOTCONN to everything, mkdir included), makes the mount point and becomes sshfs:
+ * one ssh channel instead of three. The values are positional parameters, never parsed. */
+#define LIMA_SSHFS_PREPARE_SCRIPT \
+        "m=$1; shift; umount -l \"$m\" 2>/dev/null; mkdir -p \"$m\" && exec \"$@\""
+
+GPtrArray *
+lima_sshfs_guest_prepare_command(GPtrArray *guest, const gchar *mount_point)
+{
+        g_autoptr(GPtrArray) sshfs = guest;
+        GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+
+        lima_sshfs_add(argv, "sudo");
+        lima_sshfs_add(argv, "sh");
+        lima_sshfs_add(argv, "-c");
+        lima_sshfs_add(argv, LIMA_SSHFS_PREPARE_SCRIPT);
+        lima_sshfs_add(argv, "lima-sshfs");
+        lima_sshfs_add(argv, mount_point);
+        /* guest is "sudo sshfs …": sh already runs as root. */
+        for (guint i = 1; i < sshfs->len; i++)
+                g_ptr_array_add(argv, g_strdup(g_ptr_array_index(sshfs, i)));
+        return argv;
+}
+
 GPtrArray *
 lima_sshfs_server_argv(const gchar *sftp_server, const LimaMount *m)
 {
@@ -278,6 +302,7 @@ lima_sshfs_session_start(const LimaSshfsOptions *o, GError **error)
                 g_free(guest->pdata[2]);
                 guest->pdata[2] = g_strdup(":/");
         }
+        guest = lima_sshfs_guest_prepare_command(g_steal_pointer(&guest), m->mount_point.value);
         if (!g_file_test(m->location.value, G_FILE_TEST_IS_DIR)) {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_NOT_FOUND,
                             _("mount location \"%s\" is not a directory; create it or remove "
@@ -291,15 +316,6 @@ lima_sshfs_session_start(const LimaSshfsOptions *o, GError **error)
         s->location = g_strdup(m->location.value);
         s->mount_point = g_strdup(m->mount_point.value);
         s->log_path = g_strdup(o->log_path);
-        {
-                const gchar *mkdir_cmd[] = { "sudo", "mkdir", "-p", m->mount_point.value, NULL };
-                const gchar *const *commands[] = { mkdir_cmd, NULL };
-                if (!lima_sshfs_run(s, commands, error)) {
-                        g_prefix_error(error, _("cannot create mount point %s in the guest: "),
-                                       m->mount_point.value);
-                        return NULL;
-                }
-        }
         /* One socket both ways: whichever side dies, the other reads EOF. */
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
                 int saved = errno;
@@ -354,6 +370,25 @@ lima_sshfs_session_wait_mounted(LimaSshfsSession *s, guint timeout_ms, GError **
                     _("the reverse-sshfs session for %s ended before the guest mounted it%s%s"),
                     s->mount_point, s->log_path ? "; see " : "", s->log_path ? s->log_path : "");
         return FALSE;
+}
+
+pid_t
+lima_sshfs_session_check_spawn(LimaSshfsSession *s, GError **error)
+{
+        /* No sudo: a user may ask, and sudo costs a noticeable while in a slow guest. */
+        const gchar *check[] = { "mountpoint", "-q", s->mount_point, NULL };
+        const gchar *const *commands[] = { check, NULL };
+        g_autoptr(GPtrArray) argv =
+            lima_sshfs_ssh_argv_for(s->ssh_binary, s->ssh_config, s->instance_name, commands);
+        pid_t pid = 0;
+
+        if (!g_spawn_async(NULL, (gchar **)argv->pdata, NULL,
+                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH |
+                               G_SPAWN_STDIN_FROM_DEV_NULL | G_SPAWN_STDOUT_TO_DEV_NULL |
+                               G_SPAWN_STDERR_TO_DEV_NULL,
+                           lima_sshfs_child_setup, NULL, &pid, error))
+                return 0;
+        return pid;
 }
 
 pid_t
@@ -424,6 +459,12 @@ lima_sshfs_end_child(pid_t *pid, gint64 grace_deadline)
                 waitpid(*pid, NULL, 0);
         }
         *pid = 0;
+}
+
+void
+lima_sshfs_session_forget_mount(LimaSshfsSession *s)
+{
+        s->needs_umount = FALSE;
 }
 
 void

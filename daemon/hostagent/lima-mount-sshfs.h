@@ -5,26 +5,17 @@
  * sftp-server, or the builtin one through a callback), so the guest mounts the host's
  * directory while the host opens no port.
  *
- * Integration in lima-hostagent.c (mountType reverse-sshfs), once the guest's sshd answers
- * (after the ready worker reports ok), from the sd-event thread:
+ * The guest side is one remote command: detach whatever a dead session left at the mount
+ * point, make it, exec sshfs (lima_sshfs_guest_prepare_command()), so a session costs one
+ * ssh channel; with the agent's master connection (lima-agent-ssh.c) that is no handshake.
  *
- *   LimaSshfsOptions o = { .ssh_config = ssh_config_path, .instance_name = agent->name,
- *                          .mount = m->mount, .log_path = "<dir>/ha.sshfs.log",
- *                          .builtin_serve = agent_builtin_sftp, .builtin_data = agent };
- *   m->sshfs = lima_sshfs_session_start(&o, &error);    // NULL: mount "failed", Degraded
- *   // optional, from a worker: lima_sshfs_session_wait_mounted(m->sshfs, 10000, &error)
- *   sd_event_add_child(agent->event, &m->ssh_child, lima_sshfs_session_ssh_pid(m->sshfs),
- *                      WEXITED, on_sshfs_exit, m);
- *   if (lima_sshfs_session_server_pid(m->sshfs) > 0)    // 0 with the builtin driver
- *           sd_event_add_child(..., server pid, ..., on_sshfs_exit, m);
- *
- *   // on_sshfs_exit (either pid died; with the builtin driver ssh dies when the server
- *   // returns): lima_sshfs_session_child_exited(m->sshfs, si->si_pid); drop both sources;
- *   // unless stopping: lima_sshfs_session_stop(m->sshfs), free it, start a new session
- *   // at once (the guest is back within a second or two; target 5 s), state "mounted".
- *
- *   // lima_agent_stop(), before asking the guest to power off:
- *   drop both child sources; lima_sshfs_session_free(m->sshfs);   // umounts, kills, reaps
+ * lima-agent-mounts.c runs one session per mount, from the sd-event thread, never blocking:
+ * lima_sshfs_session_start(), a child watch on ssh and on the server, and
+ * lima_sshfs_session_check_spawn() every 300 ms until the guest has the mount. When either
+ * child dies: lima_sshfs_session_child_exited(), lima_sshfs_session_forget_mount() (the
+ * next command detaches the old mount), free, and start again at once; sessions that keep
+ * ending before they mount are retried with a bounded backoff. lima_sshfs_session_free()
+ * on stop umounts in the guest.
  *
  * agent_builtin_sftp(in_fd, out_fd, data) wraps lima_sftp_server_run(); it runs on a thread
  * of the session's own and must return when in_fd reaches EOF. It must not close the fds.
@@ -65,6 +56,9 @@ gboolean lima_sshfs_driver(const LimaMount *m, const gchar *sftp_server, gboolea
 
 /* The pieces, NULL-terminated argv arrays, for tests and --print style debugging. */
 GPtrArray *lima_sshfs_guest_command(const LimaMount *m, GError **error);
+/* sudo sh -c SCRIPT lima-sshfs MOUNTPOINT sshfs …: detaches a stale mount, makes the mount
+ * point, runs guest (a lima_sshfs_guest_command(), taken) in one remote command. */
+GPtrArray *lima_sshfs_guest_prepare_command(GPtrArray *guest, const gchar *mount_point);
 GPtrArray *lima_sshfs_server_argv(const gchar *sftp_server, const LimaMount *m);
 /* ssh … lima-NAME -- REMOTE, where REMOTE is the commands shell-quoted, joined by " || ". */
 GPtrArray *lima_sshfs_ssh_argv(const LimaSshfsOptions *o, const gchar *const *const *commands);
@@ -72,6 +66,9 @@ GPtrArray *lima_sshfs_ssh_argv(const LimaSshfsOptions *o, const gchar *const *co
 LimaSshfsSession *lima_sshfs_session_start(const LimaSshfsOptions *o, GError **error);
 /* Polls the guest (ssh … mountpoint -q) until the mount is there; blocking. */
 gboolean lima_sshfs_session_wait_mounted(LimaSshfsSession *s, guint timeout_ms, GError **error);
+/* Starts `ssh … mountpoint -q MOUNTPOINT` without waiting: its exit status 0 says the guest
+ * has the mount. The caller reaps the pid. 0 when it cannot start. */
+pid_t lima_sshfs_session_check_spawn(LimaSshfsSession *s, GError **error);
 pid_t lima_sshfs_session_ssh_pid(const LimaSshfsSession *s);
 /* 0 with the builtin driver (a thread, not a process). */
 pid_t lima_sshfs_session_server_pid(const LimaSshfsSession *s);
@@ -79,6 +76,9 @@ pid_t lima_sshfs_session_server_pid(const LimaSshfsSession *s);
 void lima_sshfs_session_child_exited(LimaSshfsSession *s, pid_t pid);
 /* Both ends still run; does not reap. */
 gboolean lima_sshfs_session_is_alive(LimaSshfsSession *s);
+/* The guest's mount is left to the next session's command (it detaches a stale one), so
+ * stop() need not reach the guest: for reconnecting without waiting on ssh. */
+void lima_sshfs_session_forget_mount(LimaSshfsSession *s);
 /* Best effort: umounts in the guest, then ends and reaps ssh and the server. Idempotent. */
 void lima_sshfs_session_stop(LimaSshfsSession *s);
 /* Stops it too. */

@@ -281,11 +281,13 @@ test_session_writable(SessionFixture *f, gconstpointer data)
         written = test_read_in(f->share, "guest.txt");
         g_assert_cmpstr(written, ==, "from the guest\n");
         session_stop(f, s);
-        /* The guest made the mount point, mounted, and unmounted through ssh. */
+        /* One ssh made the mount point (it did not exist) and mounted; one unmounted. */
         commands = test_read_in(f->bin, "commands.log");
-        g_assert_nonnull(strstr(commands, "'sudo' 'mkdir' '-p' "));
-        g_assert_nonnull(strstr(commands, "'sudo' 'sshfs' "));
-        g_assert_nonnull(strstr(commands, "'sudo' 'umount' "));
+        g_assert_true(g_str_has_prefix(commands, "'sudo' 'sh' '-c' "));
+        g_assert_nonnull(strstr(commands, "'lima-sshfs' "));
+        g_assert_nonnull(strstr(commands, " 'sshfs' "));
+        g_assert_nonnull(strstr(commands, "\n'sudo' 'umount' "));
+        g_assert_null(strstr(commands, "'mkdir'"));
 }
 
 /* writable: false holds even against a guest sshfs that drops -o ro; a killed server ends
@@ -331,10 +333,17 @@ test_session_readonly_restart(SessionFixture *f, gconstpointer data)
                 g_usleep(10 * 1000);
         g_assert_false(lima_sshfs_session_is_alive(s));
 
-        /* What the agent does: stop (umounts the dead mount), start again; back in 5 s. */
+        /* What the agent does: forget the dead mount without a round trip, start again;
+         * the new session's one command detaches what is left. Back in 5 s. */
         started = g_get_monotonic_time();
-        session_stop(f, s);
+        lima_sshfs_session_forget_mount(s);
         g_clear_pointer(&s, lima_sshfs_session_free);
+        /* The old sshfs (here a grandchild of the stand-in ssh, not reaped with it) unmounts
+         * by path as it exits; let it, as the guest's would long before a new session is
+         * through ssh. A mount it leaves behind is the new command's to detach. */
+        deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+        while (test_mountinfo_has("self", f->mnt, NULL) && g_get_monotonic_time() < deadline)
+                g_usleep(10 * 1000);
         s = session_start(f, m, NULL, NULL);
         g_assert_cmpint(g_get_monotonic_time() - started, <, 5 * G_USEC_PER_SEC);
         g_clear_pointer(&seen, g_free);
@@ -381,19 +390,50 @@ test_session_no_guest(SessionFixture *f, gconstpointer data)
         g_autoptr(GError) error = NULL;
         g_autoptr(LimaSshfsSession) s = NULL;
         g_autofree gchar *failing = g_build_filename(f->bin, "ssh-down", NULL);
+        g_autofree gchar *log = NULL;
         LimaSshfsOptions o = { .ssh_config = "/nonexistent/ssh.config",
                                .instance_name = "test",
                                .mount = m,
                                .ssh_binary = failing,
-                               .sftp_server = "/bin/true" };
+                               .sftp_server = "/bin/true",
+                               .log_path = f->log };
+        pid_t ssh;
 
-        /* ssh fails (the guest is not up): start fails at mkdir, with ssh's message. */
+        /* ssh fails (the guest is not up): start does not wait on ssh, the session ends at
+         * once, and ssh's message is in the log the error names. */
         test_write_script(failing, "#!/bin/sh\necho 'ssh: connect: Connection refused' >&2\n"
                                    "exit 255\n");
         s = lima_sshfs_session_start(&o, &error);
-        g_assert_null(s);
-        g_assert_nonnull(error);
-        g_assert_nonnull(strstr(error->message, "Connection refused"));
+        g_assert_no_error(error);
+        g_assert_false(lima_sshfs_session_wait_mounted(s, 10000, &error));
+        g_assert_error(error, LIMA_ERROR, LIMA_ERROR_FAILED);
+        g_assert_nonnull(strstr(error->message, f->log));
+        g_assert_false(lima_sshfs_session_is_alive(s));
+        ssh = lima_sshfs_session_ssh_pid(s);
+        if (ssh > 0) {
+                waitpid(ssh, NULL, 0);
+                lima_sshfs_session_child_exited(s, ssh);
+        }
+        lima_sshfs_session_forget_mount(s);
+        log = test_read_in(f->root, "sshfs.log");
+        g_assert_nonnull(log);
+        g_assert_nonnull(strstr(log, "Connection refused"));
+}
+
+static void
+test_prepare_command(void)
+{
+        g_autoptr(LimaMount) m = test_mount_new("/home/a", "/mnt/it's $(x)", TRUE);
+        g_autoptr(GPtrArray) argv =
+            lima_sshfs_guest_prepare_command(lima_sshfs_guest_command(m, NULL), "/mnt/it's $(x)");
+        g_autofree gchar *joined = test_join(argv);
+
+        /* The script is constant; the mount point is a positional parameter, then sshfs's
+         * own argv without a second sudo. */
+        g_assert_true(g_str_has_prefix(joined, "sudo|sh|-c|m=$1; shift; umount -l "));
+        g_assert_true(g_str_has_suffix(
+            joined, "|lima-sshfs|/mnt/it's $(x)|sshfs|:/home/a|/mnt/it's $(x)|-o|slave|-o|"
+                    "allow_other"));
 }
 
 int
@@ -404,6 +444,7 @@ main(int argc, char **argv)
         g_test_add_func("/sshfs/server-argv", test_server_argv);
         g_test_add_func("/sshfs/ssh-argv", test_ssh_argv);
         g_test_add_func("/sshfs/driver", test_driver);
+        g_test_add_func("/sshfs/prepare-command", test_prepare_command);
         g_test_add("/sshfs/session/no-guest", SessionFixture, NULL, session_setup,
                    test_session_no_guest, session_teardown);
         g_test_add("/sshfs/session/writable", SessionFixture, NULL, session_setup,

@@ -116,7 +116,7 @@ lima_sshfs_guest_command(const LimaMount *m, GError **error)
 /* Detaches whatever a dead session left at the mount point (a disconnected FUSE mount
  * answers ENOTCONN to everything, mkdir included), makes the mount point and becomes sshfs:
  * one ssh channel instead of three. The values are positional parameters, never parsed. */
-#define LIMA_SSHFS_PREPARE_SCRIPT \
+#define LIMA_SSHFS_PREPARE_SCRIPT                                                                  \
         "m=$1; shift; umount -l \"$m\" 2>/dev/null; mkdir -p \"$m\" && exec \"$@\""
 
 GPtrArray *

@@ -25,6 +25,7 @@ G_BEGIN_DECLS
 #define LIMA_FILE_QMP_SOCK   "qmp.sock"
 #define LIMA_FILE_GA_SOCK    "ga.sock"
 #define LIMA_FILE_SSH_CONFIG "ssh.config"
+#define LIMA_FILE_SSH_SOCK   "ssh.sock"
 
 /* $LIMA_HOME, or ~/.lima. */
 gchar *lima_paths_home(void);

@@ -8,12 +8,16 @@
 #include <sys/wait.h>
 
 #include "lima-agent-mounts.h"
-#include "lima-agent-worker.h"
 #include "lima-paths.h"
 #include "lima-qemu-argv.h"
 #include "lima-sftp-server.h"
 
-#define LIMA_SSHFS_MOUNT_TIMEOUT_MS 30000
+/* A session's mount is checked every so often until it is there, for so long. */
+#define LIMA_SSHFS_CHECK_INTERVAL_USEC (300 * 1000)
+#define LIMA_SSHFS_MOUNT_TIMEOUT_USEC  (30 * G_USEC_PER_SEC)
+/* Restarts of sessions that end before mounting: from this, doubling, up to that. */
+#define LIMA_SSHFS_BACKOFF_MIN_USEC (500 * 1000)
+#define LIMA_SSHFS_BACKOFF_MAX_USEC (5 * G_USEC_PER_SEC)
 
 static gboolean
 lima_agent_mount_type_is(LimaAgent *agent, const gchar *type)
@@ -90,13 +94,26 @@ lima_agent_mounts_start_virtiofsd(LimaAgent *agent, GError **error)
 
 /* ---- reverse-sshfs ---- */
 
-static void lima_agent_sshfs_check(LimaAgent *agent);
+static void lima_agent_sshfs_restart(LimaAgentMount *m);
 
 static void
 lima_agent_sshfs_drop_watches(LimaAgentMount *m)
 {
         m->ssh_child = sd_event_source_disable_unref(m->ssh_child);
         m->server_child = sd_event_source_disable_unref(m->server_child);
+}
+
+/* A check in flight is moot once its session is gone. */
+static void
+lima_agent_sshfs_cancel_check(LimaAgentMount *m)
+{
+        m->sshfs_timer = sd_event_source_disable_unref(m->sshfs_timer);
+        m->check_child = sd_event_source_disable_unref(m->check_child);
+        if (m->check_pid > 0) {
+                kill(m->check_pid, SIGKILL);
+                waitpid(m->check_pid, NULL, 0);
+                m->check_pid = 0;
+        }
 }
 
 static int lima_agent_on_sshfs_exit(sd_event_source *s, const siginfo_t *si, void *userdata);
@@ -115,6 +132,83 @@ lima_agent_builtin_sftp(int in_fd, int out_fd, gpointer data)
                           error != NULL ? error->message : "ended");
 }
 
+/* Every reverse-sshfs mount has its answer: report Running or Degraded. */
+static void
+lima_agent_sshfs_maybe_settle(LimaAgent *agent)
+{
+        for (guint i = 0; i < agent->mounts->len; i++) {
+                LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
+                if (g_str_equal(m->state, "pending"))
+                        return;
+        }
+        lima_agent_mounts_settled(agent);
+}
+
+static int lima_agent_on_sshfs_check_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void
+lima_agent_sshfs_check_later(LimaAgentMount *m)
+{
+        sd_event_add_time_relative(m->agent->event, &m->sshfs_timer, CLOCK_MONOTONIC,
+                                   LIMA_SSHFS_CHECK_INTERVAL_USEC, 0,
+                                   lima_agent_on_sshfs_check_timer, m);
+}
+
+static int
+lima_agent_on_sshfs_checked(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        LimaAgentMount *m = userdata;
+        LimaAgent *agent = m->agent;
+        g_autofree gchar *msg = NULL;
+
+        m->check_child = sd_event_source_disable_unref(m->check_child);
+        m->check_pid = 0;
+        if (agent->stop_requested || m->sshfs == NULL)
+                return 0;
+        if (si->si_code == CLD_EXITED && si->si_status == 0) {
+                g_message("reverse-sshfs %s: mounted %.1f s after its session started",
+                          m->mount->mount_point.value,
+                          (gdouble)(g_get_monotonic_time() - m->sshfs_started) / G_USEC_PER_SEC);
+                m->sshfs_failures = 0;
+                lima_agent_mount_set(m, "mounted", NULL);
+                lima_agent_emit_changed(agent, "Mounts", NULL);
+                lima_agent_sshfs_maybe_settle(agent);
+                return 0;
+        }
+        if (g_get_monotonic_time() - m->sshfs_started < LIMA_SSHFS_MOUNT_TIMEOUT_USEC) {
+                lima_agent_sshfs_check_later(m);
+                return 0;
+        }
+        msg = g_strdup_printf(_("sshfs did not mount %s in the guest within %d s; see "
+                                "ha.sshfs.log in the instance folder"),
+                              m->mount->mount_point.value,
+                              (int)(LIMA_SSHFS_MOUNT_TIMEOUT_USEC / G_USEC_PER_SEC));
+        lima_agent_mount_set(m, "failed", msg);
+        lima_agent_sshfs_maybe_settle(agent);
+        return 0;
+}
+
+/* Asks the guest, without blocking the loop, whether the session's mount is there. */
+static int
+lima_agent_on_sshfs_check_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        LimaAgentMount *m = userdata;
+        g_autoptr(GError) error = NULL;
+
+        m->sshfs_timer = sd_event_source_disable_unref(m->sshfs_timer);
+        if (m->sshfs == NULL || !lima_sshfs_session_is_alive(m->sshfs))
+                return 0; /* the exit handler takes over */
+        m->check_pid = lima_sshfs_session_check_spawn(m->sshfs, &error);
+        if (m->check_pid <= 0) {
+                g_warning("cannot check %s: %s", m->mount->mount_point.value, error->message);
+                lima_agent_sshfs_check_later(m);
+                return 0;
+        }
+        sd_event_add_child(m->agent->event, &m->check_child, m->check_pid, WEXITED,
+                           lima_agent_on_sshfs_checked, m);
+        return 0;
+}
+
 static gboolean
 lima_agent_sshfs_start_one(LimaAgentMount *m, GError **error)
 {
@@ -131,6 +225,7 @@ lima_agent_sshfs_start_one(LimaAgentMount *m, GError **error)
         };
         pid_t server;
 
+        m->sshfs_started = g_get_monotonic_time();
         m->sshfs = lima_sshfs_session_start(&o, error);
         if (m->sshfs == NULL)
                 return FALSE;
@@ -140,7 +235,53 @@ lima_agent_sshfs_start_one(LimaAgentMount *m, GError **error)
         if (server > 0)
                 sd_event_add_child(agent->event, &m->server_child, server, WEXITED,
                                    lima_agent_on_sshfs_exit, m);
+        lima_agent_sshfs_check_later(m);
         return TRUE;
+}
+
+/* Sessions that end before they mount (the guest is rebooting, sshd is not up yet) are
+ * retried ever more slowly, up to a bound, never given up. The first retry is at once. */
+static gint64
+lima_agent_sshfs_backoff(guint failures)
+{
+        gint64 delay = LIMA_SSHFS_BACKOFF_MIN_USEC;
+
+        if (failures <= 1)
+                return 0;
+        for (guint i = 2; i < failures && delay < LIMA_SSHFS_BACKOFF_MAX_USEC; i++)
+                delay *= 2;
+        return MIN(delay, LIMA_SSHFS_BACKOFF_MAX_USEC);
+}
+
+static int
+lima_agent_on_sshfs_restart_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        LimaAgentMount *m = userdata;
+
+        m->sshfs_timer = sd_event_source_disable_unref(m->sshfs_timer);
+        lima_agent_sshfs_restart(m);
+        return 0;
+}
+
+static void
+lima_agent_sshfs_restart(LimaAgentMount *m)
+{
+        LimaAgent *agent = m->agent;
+        g_autoptr(GError) error = NULL;
+        gint64 delay;
+
+        if (agent->stop_requested)
+                return;
+        if (lima_agent_sshfs_start_one(m, &error))
+                return;
+        /* Nothing ran (a local problem, e.g. the location is gone): say so, keep trying. */
+        lima_agent_mount_set(m, "failed", error->message);
+        lima_agent_emit_changed(agent, "Mounts", NULL);
+        lima_agent_sshfs_maybe_settle(agent);
+        m->sshfs_failures++;
+        delay = MAX(lima_agent_sshfs_backoff(m->sshfs_failures), LIMA_SSHFS_BACKOFF_MIN_USEC);
+        sd_event_add_time_relative(agent->event, &m->sshfs_timer, CLOCK_MONOTONIC, (uint64_t)delay,
+                                   0, lima_agent_on_sshfs_restart_timer, m);
 }
 
 /* ssh or the SFTP server died: the guest's mount is gone; bring a new session up. */
@@ -149,105 +290,38 @@ lima_agent_on_sshfs_exit(sd_event_source *s, const siginfo_t *si, void *userdata
 {
         LimaAgentMount *m = userdata;
         LimaAgent *agent = m->agent;
-        g_autoptr(GError) error = NULL;
-
+        gboolean was_mounted = g_str_equal(m->state, "mounted");
         const gchar *which =
             si->si_pid == lima_sshfs_session_server_pid(m->sshfs) ? "SFTP server" : "ssh";
+        g_autofree gchar *msg = NULL;
+        gint64 delay;
 
         lima_sshfs_session_child_exited(m->sshfs, si->si_pid);
         lima_agent_sshfs_drop_watches(m);
+        lima_agent_sshfs_cancel_check(m);
         if (agent->stop_requested)
                 return 0;
-        g_message("reverse-sshfs for %s lost its %s (pid %d); reconnecting",
-                  m->mount->mount_point.value, which, si->si_pid);
+        g_message("reverse-sshfs for %s lost its %s (pid %d, %s %d); reconnecting",
+                  m->mount->mount_point.value, which, si->si_pid,
+                  si->si_code == CLD_EXITED ? "status" : "signal", si->si_status);
+        /* The next session's own command detaches what is left: no round trip now. */
+        lima_sshfs_session_forget_mount(m->sshfs);
         g_clear_pointer(&m->sshfs, lima_sshfs_session_free);
-        if (!lima_agent_sshfs_start_one(m, &error)) {
-                lima_agent_mount_set(m, "failed", error->message);
-                lima_agent_add_error(agent, error->message);
-                lima_agent_emit_changed(agent, "Mounts", NULL);
+        m->sshfs_failures = was_mounted ? 1 : m->sshfs_failures + 1;
+        msg =
+            g_strdup_printf(_("the reverse-sshfs session ended (%s exited); reconnecting"), which);
+        lima_agent_mount_set(m, "pending", msg);
+        lima_agent_emit_changed(agent, "Mounts", NULL);
+        if (g_strcmp0(agent->status, "Running") == 0)
                 lima_agent_set_status(agent, "Degraded");
+        delay = lima_agent_sshfs_backoff(m->sshfs_failures);
+        if (delay == 0) {
+                lima_agent_sshfs_restart(m);
                 return 0;
         }
-        lima_agent_sshfs_check(agent);
+        sd_event_add_time_relative(agent->event, &m->sshfs_timer, CLOCK_MONOTONIC, (uint64_t)delay,
+                                   0, lima_agent_on_sshfs_restart_timer, m);
         return 0;
-}
-
-typedef struct {
-        LimaAgent *agent;
-        GPtrArray *sessions; /* LimaSshfsSession*, borrowed; NULL entries for other mounts */
-        GPtrArray *errors;   /* gchar* or NULL, one per mount */
-} LimaSshfsCheck;
-
-static gboolean
-lima_agent_sshfs_check_run(LimaWorker *worker, gpointer data, GError **error)
-{
-        LimaSshfsCheck *check = data;
-        for (guint i = 0; i < check->sessions->len; i++) {
-                LimaSshfsSession *s = g_ptr_array_index(check->sessions, i);
-                g_autoptr(GError) local = NULL;
-                if (s != NULL &&
-                    !lima_sshfs_session_wait_mounted(s, LIMA_SSHFS_MOUNT_TIMEOUT_MS, &local))
-                        check->errors->pdata[i] = g_strdup(local->message);
-        }
-        return TRUE;
-}
-
-static void
-lima_agent_sshfs_check_free(LimaSshfsCheck *check)
-{
-        g_ptr_array_unref(check->sessions);
-        g_ptr_array_unref(check->errors);
-        g_free(check);
-}
-
-static LimaWorker *sshfs_worker;
-static LimaSshfsCheck *sshfs_check;
-
-static int
-lima_agent_on_free_check(sd_event_source *s, void *userdata)
-{
-        g_clear_pointer(&sshfs_worker, lima_worker_free);
-        g_clear_pointer(&sshfs_check, lima_agent_sshfs_check_free);
-        sd_event_source_disable_unref(s);
-        return 0;
-}
-
-static void
-lima_agent_on_sshfs_checked(const LimaWorkerMessage *msg, gpointer user_data)
-{
-        LimaAgent *agent = user_data;
-        if (msg->stage != NULL)
-                return;
-        agent->sshfs_checking = FALSE;
-        for (guint i = 0; i < agent->mounts->len; i++) {
-                LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
-                const gchar *err = g_ptr_array_index(sshfs_check->errors, i);
-                if (g_ptr_array_index(sshfs_check->sessions, i) == NULL)
-                        continue;
-                lima_agent_mount_set(m, err == NULL ? "mounted" : "failed", err);
-        }
-        sd_event_add_defer(agent->event, NULL, lima_agent_on_free_check, NULL);
-        lima_agent_mounts_settled(agent);
-}
-
-/* Checks, on a worker, that every session's mount is there; then settles the status. */
-static void
-lima_agent_sshfs_check(LimaAgent *agent)
-{
-        if (agent->sshfs_checking || sshfs_worker != NULL)
-                return;
-        agent->sshfs_checking = TRUE;
-        sshfs_check = g_new0(LimaSshfsCheck, 1);
-        sshfs_check->agent = agent;
-        sshfs_check->sessions = g_ptr_array_new();
-        sshfs_check->errors = g_ptr_array_new_with_free_func(g_free);
-        for (guint i = 0; i < agent->mounts->len; i++) {
-                LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
-                g_ptr_array_add(sshfs_check->sessions, m->sshfs);
-                g_ptr_array_add(sshfs_check->errors, NULL);
-        }
-        sshfs_worker = lima_worker_start(agent->event, "sshfs", lima_agent_sshfs_check_run,
-                                         sshfs_check, lima_agent_on_sshfs_checked, agent);
 }
 
 gboolean
@@ -256,14 +330,56 @@ lima_agent_mounts_start_sshfs(LimaAgent *agent)
         if (!lima_agent_mount_type_is(agent, "reverse-sshfs") || agent->mounts->len == 0)
                 return FALSE;
         lima_agent_emit_progress(agent, "mounts", 0.9, _("starting reverse-sshfs sessions"));
+        for (guint i = 0; i < agent->mounts->len; i++)
+                lima_agent_mount_set(g_ptr_array_index(agent->mounts, i), "pending", NULL);
+        for (guint i = 0; i < agent->mounts->len; i++)
+                lima_agent_sshfs_restart(g_ptr_array_index(agent->mounts, i));
+        lima_agent_sshfs_maybe_settle(agent);
+        return TRUE;
+}
+
+void
+lima_agent_mounts_kick_sshfs(LimaAgent *agent)
+{
         for (guint i = 0; i < agent->mounts->len; i++) {
                 LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
-                g_autoptr(GError) error = NULL;
-                if (!lima_agent_sshfs_start_one(m, &error))
-                        lima_agent_mount_set(m, "failed", error->message);
+                /* A session waiting out its backoff: the guest is back, try now. */
+                if (m->sshfs == NULL && m->sshfs_timer != NULL) {
+                        m->sshfs_timer = sd_event_source_disable_unref(m->sshfs_timer);
+                        m->sshfs_failures = 0;
+                        lima_agent_sshfs_restart(m);
+                }
         }
-        lima_agent_sshfs_check(agent);
-        return TRUE;
+}
+
+void
+lima_agent_mounts_guest_lost(LimaAgent *agent)
+{
+        if (lima_agent_mount_type_is(agent, "reverse-sshfs"))
+                return; /* each session notices by itself and reconnects */
+        for (guint i = 0; i < agent->mounts->len; i++) {
+                LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
+                if (g_str_equal(m->state, "mounted"))
+                        lima_agent_mount_set(
+                            m, "pending",
+                            _("the guest's ssh connection ended (a reboot?); waiting for the "
+                              "guest to mount it again"));
+        }
+        lima_agent_emit_changed(agent, "Mounts", NULL);
+}
+
+void
+lima_agent_mounts_set_guest_states(LimaAgent *agent, GPtrArray *states, GPtrArray *errors)
+{
+        if (lima_agent_mount_type_is(agent, "reverse-sshfs"))
+                return; /* those are the sessions' to say */
+        for (guint i = 0; i < agent->mounts->len && i < states->len; i++) {
+                LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
+                /* A virtiofsd that died stays failed: a reboot does not bring it back. */
+                if (lima_agent_mount_type_is(agent, "virtiofs") && m->virtiofsd_child == NULL)
+                        continue;
+                lima_agent_mount_set(m, g_ptr_array_index(states, i), g_ptr_array_index(errors, i));
+        }
 }
 
 void
@@ -272,10 +388,9 @@ lima_agent_mounts_stop(LimaAgent *agent)
         for (guint i = 0; i < agent->mounts->len; i++) {
                 LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
                 lima_agent_sshfs_drop_watches(m);
+                lima_agent_sshfs_cancel_check(m);
                 g_clear_pointer(&m->sshfs, lima_sshfs_session_free);
                 m->virtiofsd_child = sd_event_source_disable_unref(m->virtiofsd_child);
                 g_clear_pointer(&m->virtiofsd, lima_virtiofsd_free);
         }
-        g_clear_pointer(&sshfs_worker, lima_worker_free);
-        g_clear_pointer(&sshfs_check, lima_agent_sshfs_check_free);
 }

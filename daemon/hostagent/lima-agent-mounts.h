@@ -7,10 +7,17 @@ G_BEGIN_DECLS
 
 /* Before QEMU: one virtiofsd per virtiofs mount. FALSE when one cannot be served. */
 gboolean lima_agent_mounts_start_virtiofsd(LimaAgent *agent, GError **error);
-/* Once sshd answers: a reverse-sshfs session per mount, then a check of each mount on a
- * worker, ending in lima_agent_mounts_settled(). FALSE when the mount type is not
- * reverse-sshfs (nothing started). */
+/* Once sshd answers: a reverse-sshfs session per mount, each checked until the guest has
+ * it, ending in lima_agent_mounts_settled(). A session that ends is started again (at once,
+ * then with a bounded backoff), for as long as the instance runs. FALSE when the mount type
+ * is not reverse-sshfs (nothing started). */
 gboolean lima_agent_mounts_start_sshfs(LimaAgent *agent);
+/* The guest answers again: sessions waiting out a backoff try now. */
+void lima_agent_mounts_kick_sshfs(LimaAgent *agent);
+/* The guest went away (its ssh connection ended): mounts it makes itself become pending. */
+void lima_agent_mounts_guest_lost(LimaAgent *agent);
+/* After a recheck of the guest: the states of the mounts it makes itself (9p, virtiofs). */
+void lima_agent_mounts_set_guest_states(LimaAgent *agent, GPtrArray *states, GPtrArray *errors);
 /* Ends every session (umounting in the guest) and every virtiofsd. */
 void lima_agent_mounts_stop(LimaAgent *agent);
 

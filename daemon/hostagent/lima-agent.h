@@ -30,6 +30,11 @@ typedef struct {
         LimaSshfsSession *sshfs;
         sd_event_source *ssh_child;
         sd_event_source *server_child;
+        sd_event_source *sshfs_timer; /* the next restart (backoff) or mount check */
+        guint sshfs_failures;         /* sessions in a row that ended before mounting */
+        gint64 sshfs_started;         /* monotonic µs */
+        pid_t check_pid;              /* ssh … mountpoint -q, while one runs */
+        sd_event_source *check_child;
 } LimaAgentMount;
 
 struct _LimaAgent {
@@ -55,7 +60,17 @@ struct _LimaAgent {
         sd_event_source *stop_timer;
         int exit_code;
         LimaVirtiofsdBinary *virtiofsd_bin;
-        gboolean sshfs_checking; /* a worker is checking the reverse-sshfs mounts */
+        /* the ssh master connection (lima-agent-ssh.c) */
+        gchar *ssh_control_path; /* NULL: none */
+        pid_t ssh_master_pid;
+        sd_event_source *ssh_master_child;
+        sd_event_source *ssh_master_timer;
+        guint ssh_master_failures;
+        gint64 ssh_master_started;
+        gboolean ssh_master_wanted;
+        gboolean ssh_master_up;
+        gboolean guest_reached; /* the guest answered ssh once */
+        gboolean guest_lost;    /* its connection ended; waiting for it to come back */
 };
 
 /* lima-agent-server.c: the HostAgent interface on ha.sock. */

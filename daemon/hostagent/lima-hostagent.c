@@ -17,6 +17,7 @@
 #include "lima-agent-mounts.h"
 #include "lima-agent-prepare.h"
 #include "lima-agent-ready.h"
+#include "lima-agent-ssh.h"
 #include "lima-agent.h"
 #include "lima-config-resolve.h"
 #include "lima-instance-name.h"
@@ -36,6 +37,8 @@ static LimaWorker *prepare_worker;
 static LimaWorker *ready_worker;
 static LimaAgentPrepare prepare;
 static LimaAgentReady ready;
+/* The ready worker runs again after the guest came back, not for the first boot. */
+static gboolean ready_recheck;
 static gboolean print_qemu_argv;
 
 static void lima_agent_finish(LimaAgent *agent, gboolean clean);
@@ -143,6 +146,7 @@ lima_agent_stop(LimaAgent *agent, gboolean force, sd_bus_message *call)
         }
         /* reverse-sshfs sessions end first: their umount needs the guest's sshd. */
         lima_agent_mounts_stop(agent);
+        lima_agent_ssh_stop(agent);
         if (!force) {
                 g_autoptr(LimaQmp) qmp = lima_qmp_connect(qmp_path, 2000, &error);
                 if (qmp != NULL && lima_qmp_system_powerdown(qmp, &error)) {
@@ -172,6 +176,7 @@ lima_agent_finish(LimaAgent *agent, gboolean clean)
                 agent->qemu_pid = 0;
         }
         lima_agent_mounts_stop(agent);
+        lima_agent_ssh_stop(agent);
         for (guint i = 0; i < agent->pending_stops->len; i++)
                 sd_bus_reply_method_return(g_ptr_array_index(agent->pending_stops, i), NULL);
         g_ptr_array_set_size(agent->pending_stops, 0);
@@ -247,12 +252,25 @@ lima_agent_on_ready_report(const LimaWorkerMessage *msg, gpointer user_data)
         LimaAgent *agent = user_data;
 
         if (msg->stage != NULL) {
-                lima_agent_emit_progress(agent, msg->stage, msg->fraction, msg->message);
+                /* A recheck is not a start: no progress to report. */
+                if (!ready_recheck)
+                        lima_agent_emit_progress(agent, msg->stage, msg->fraction, msg->message);
                 return;
         }
         lima_agent_free_worker_later(&ready_worker);
         if (agent->stop_requested)
                 return;
+        if (ready_recheck) {
+                /* The guest came back once already; it may still, so keep the VM. */
+                if (!msg->ok) {
+                        lima_agent_add_error(agent, msg->error->message);
+                        lima_agent_set_status(agent, "Degraded");
+                        return;
+                }
+                lima_agent_mounts_set_guest_states(agent, ready.states, ready.errors);
+                lima_agent_mounts_settled(agent);
+                return;
+        }
         if (!msg->ok) {
                 lima_agent_fail(agent, msg->error->message);
                 return;
@@ -264,9 +282,49 @@ lima_agent_on_ready_report(const LimaWorkerMessage *msg, gpointer user_data)
                 g_free(m->error);
                 m->error = g_strdup(g_ptr_array_index(ready.errors, i));
         }
-        /* reverse-sshfs mounts come up now, from the host; the rest are already in place. */
-        if (!lima_agent_mounts_start_sshfs(agent))
-                lima_agent_mounts_settled(agent);
+        /* reverse-sshfs mounts come up once the master connection is (see below). */
+        lima_agent_ssh_start(agent);
+}
+
+static void
+lima_agent_start_ready_worker(LimaAgent *agent, gboolean recheck)
+{
+        g_clear_pointer(&ready.states, g_ptr_array_unref);
+        g_clear_pointer(&ready.errors, g_ptr_array_unref);
+        ready_recheck = recheck;
+        ready.deadline = g_get_monotonic_time() + LIMA_AGENT_BOOT_TIMEOUT_SEC * G_USEC_PER_SEC;
+        ready_worker = lima_worker_start(agent->event, "ready", lima_agent_ready_run, &ready,
+                                         lima_agent_on_ready_report, agent);
+}
+
+void
+lima_agent_guest_reachable(LimaAgent *agent)
+{
+        if (agent->stop_requested)
+                return;
+        if (!agent->guest_lost) {
+                /* The first boot: reverse-sshfs mounts come up now, from the host; the rest
+                 * are already in place. */
+                if (!lima_agent_mounts_start_sshfs(agent))
+                        lima_agent_mounts_settled(agent);
+                return;
+        }
+        g_message("the guest answers ssh again; checking it and its mounts");
+        agent->guest_lost = FALSE;
+        lima_agent_mounts_kick_sshfs(agent);
+        /* The boot scripts mount 9p and virtiofs again at every boot; wait for them. */
+        if (ready_worker == NULL)
+                lima_agent_start_ready_worker(agent, TRUE);
+}
+
+void
+lima_agent_guest_lost(LimaAgent *agent)
+{
+        if (agent->stop_requested)
+                return;
+        agent->guest_lost = TRUE;
+        lima_agent_mounts_guest_lost(agent);
+        lima_agent_set_status(agent, "Degraded");
 }
 
 static GPtrArray *
@@ -358,9 +416,7 @@ lima_agent_on_prepare_report(const LimaWorkerMessage *msg, gpointer user_data)
         ready.cfg = agent->cfg;
         ready.name = agent->name;
         ready.ssh_config = lima_agent_file(agent, LIMA_FILE_SSH_CONFIG);
-        ready.deadline = g_get_monotonic_time() + LIMA_AGENT_BOOT_TIMEOUT_SEC * G_USEC_PER_SEC;
-        ready_worker = lima_worker_start(agent->event, "ready", lima_agent_ready_run, &ready,
-                                         lima_agent_on_ready_report, agent);
+        lima_agent_start_ready_worker(agent, FALSE);
 }
 
 /* A free 127.0.0.1 port for ssh, when the config leaves it to us. */
@@ -411,7 +467,7 @@ lima_agent_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *m
                        gpointer user_data)
 {
         g_autoptr(GDateTime) now = g_date_time_new_now_local();
-        g_autofree gchar *stamp = g_date_time_format(now, "%H:%M:%S");
+        g_autofree gchar *stamp = g_date_time_format(now, "%H:%M:%S.%f");
         const gchar *kind = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? "error: "
                             : (level & G_LOG_LEVEL_WARNING)                      ? "warning: "
                                                                                  : "";
@@ -457,6 +513,8 @@ lima_agent_setup(LimaAgent *agent, GError **error)
         ssh.user = agent->cfg->user_name.value;
         ssh.port = agent->ssh_port;
         ssh.identity_file = key;
+        agent->ssh_control_path = lima_agent_ssh_control_path(agent->dir);
+        ssh.control_path = agent->ssh_control_path;
         if (!lima_ssh_config_write(&ssh, ssh_config, error))
                 return FALSE;
         for (guint i = 0; i < agent->cfg->mounts->len; i++) {

@@ -51,9 +51,10 @@ lima_ssh_config_text(const LimaSshConfig *cfg, GError **error)
         g_string_append(out, "  LogLevel ERROR\n");
         g_string_append(out, "  ServerAliveInterval 15\n");
         if (cfg->control_path != NULL) {
-                g_string_append(out, "  ControlMaster auto\n");
+                /* The host agent runs the one master (lima-agent-ssh.c); everyone else only
+                 * rides it, and connects afresh while it is down. */
+                g_string_append(out, "  ControlMaster no\n");
                 g_string_append_printf(out, "  ControlPath \"%s\"\n", cfg->control_path);
-                g_string_append(out, "  ControlPersist yes\n");
         }
         return g_string_free(g_steal_pointer(&out), FALSE);
 }

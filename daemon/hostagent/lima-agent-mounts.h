@@ -12,7 +12,7 @@ gboolean lima_agent_mounts_start_virtiofsd(LimaAgent *agent, GError **error);
  * then with a bounded backoff), for as long as the instance runs. FALSE when the mount type
  * is not reverse-sshfs (nothing started). */
 gboolean lima_agent_mounts_start_sshfs(LimaAgent *agent);
-/* The guest answers again: sessions waiting out a backoff try now. */
+/* The ssh master is up: sessions waiting out a backoff (or for it) start now. */
 void lima_agent_mounts_kick_sshfs(LimaAgent *agent);
 /* The guest went away (its ssh connection ended): mounts it makes itself become pending. */
 void lima_agent_mounts_guest_lost(LimaAgent *agent);

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lima-agent-mounts.h"
 #include "lima-paths.h"
 #include "lima-ssh-config.h"
 
@@ -27,7 +28,8 @@
 /* The first boot does not wait longer than this for a master before going on without. */
 #define LIMA_SSH_MASTER_FIRST_WAIT_USEC  (10 * G_USEC_PER_SEC)
 #define LIMA_SSH_MASTER_BACKOFF_MIN_USEC (250 * 1000)
-#define LIMA_SSH_MASTER_BACKOFF_MAX_USEC (5 * G_USEC_PER_SEC)
+/* Each try that fails on a guest still booting costs up to ConnectTimeout (5 s) too. */
+#define LIMA_SSH_MASTER_BACKOFF_MAX_USEC (2 * G_USEC_PER_SEC)
 /* ssh binds "<ControlPath>.<16 random characters>" first, then links it into place. */
 #define LIMA_SSH_CONTROL_PATH_SUFFIX 17
 
@@ -128,6 +130,7 @@ lima_agent_ssh_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 g_message("ssh master connection up (pid %d)", agent->ssh_master_pid);
                 agent->ssh_master_up = TRUE;
                 agent->ssh_master_failures = 0;
+                lima_agent_mounts_kick_sshfs(agent);
                 lima_agent_ssh_reached(agent);
                 return 0;
         }

@@ -311,7 +311,6 @@ lima_agent_guest_reachable(LimaAgent *agent)
         }
         g_message("the guest answers ssh again; checking it and its mounts");
         agent->guest_lost = FALSE;
-        lima_agent_mounts_kick_sshfs(agent);
         /* The boot scripts mount 9p and virtiofs again at every boot; wait for them. */
         if (ready_worker == NULL)
                 lima_agent_start_ready_worker(agent, TRUE);

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glib/gi18n.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 #define LIMA_AGENT_IFACE "io.lima.lima1.HostAgent"
 
 typedef struct _LimaAgent LimaAgent;
+typedef struct _LimaGuestLink LimaGuestLink;
+typedef struct _LimaMountInotify LimaMountInotify;
 
 typedef struct {
         LimaAgent *agent;
@@ -55,7 +57,9 @@ struct _LimaAgent {
         sd_event_source *stop_timer;
         int exit_code;
         LimaVirtiofsdBinary *virtiofsd_bin;
-        gboolean sshfs_checking; /* a worker is checking the reverse-sshfs mounts */
+        gboolean sshfs_checking;   /* a worker is checking the reverse-sshfs mounts */
+        LimaGuestLink *guest_link; /* ga.sock, once QEMU runs */
+        LimaMountInotify *inotify; /* mountInotify, once Running */
 };
 
 /* lima-agent-server.c: the HostAgent interface on ha.sock. */

@@ -211,7 +211,9 @@ lima_inotify_warn_limit(LimaMountInotify *w, LimaInotifyRoot *root, const gchar 
         if (root->limit_warned)
                 return;
         root->limit_warned = TRUE;
-        if (!g_file_get_contents("/proc/sys/fs/inotify/max_user_watches", &limit, NULL, NULL))
+        /* The limit of our user namespace (the same as fs.inotify's outside containers). */
+        if (!g_file_get_contents("/proc/sys/user/max_inotify_watches", &limit, NULL, NULL) &&
+            !g_file_get_contents("/proc/sys/fs/inotify/max_user_watches", &limit, NULL, NULL))
                 limit = g_strdup("?");
         g_strstrip(limit);
         msg = g_strdup_printf(_("cannot watch %s and maybe other directories for mountInotify "

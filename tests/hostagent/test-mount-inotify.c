@@ -1,7 +1,10 @@
 /* The mountInotify watcher on a real temporary tree: what a guest watcher would be told,
  * under the guest's paths, for files and directories made, changed, moved and removed. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <glib/gstdio.h>
 #include <gio/gio.h>
 #include <sys/stat.h>
@@ -322,6 +325,83 @@ test_bad_location(Fixture *f, gconstpointer data)
         g_assert_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 }
 
+static void
+write_proc(const gchar *path, const gchar *text)
+{
+        g_autoptr(GError) error = NULL;
+
+        g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_NONE, 0644, &error);
+        g_assert_no_error(error);
+}
+
+/* A user namespace of our own, where the watch limit can be lowered without touching the
+ * host's. Must run in a single-threaded process. */
+static gboolean
+enter_user_namespace(void)
+{
+        g_autofree gchar *uid_map = g_strdup_printf("0 %u 1", (guint)getuid());
+        g_autofree gchar *gid_map = g_strdup_printf("0 %u 1", (guint)getgid());
+
+        if (unshare(CLONE_NEWUSER) < 0)
+                return FALSE;
+        write_proc("/proc/self/setgroups", "deny");
+        write_proc("/proc/self/uid_map", uid_map);
+        write_proc("/proc/self/gid_map", gid_map);
+        return TRUE;
+}
+
+static void
+test_watch_limit(void)
+{
+        Fixture fixture = { 0 };
+        Fixture *f = &fixture;
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *deep = NULL;
+        g_autofree gchar *other = NULL;
+        pid_t probe;
+        int status = 0;
+
+        if (!g_test_subprocess()) {
+                probe = fork();
+                if (probe == 0)
+                        _exit(unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+                g_assert_cmpint(waitpid(probe, &status, 0), ==, probe);
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                        g_test_skip("no user namespaces here, so the watch limit cannot be "
+                                    "lowered for this test alone");
+                        return;
+                }
+                g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+                g_test_trap_assert_passed();
+                return;
+        }
+        g_assert_true(enter_user_namespace());
+        /* The root and two more directories; the tree has six. */
+        write_proc("/proc/sys/user/max_inotify_watches", "3");
+        fixture_start(f, LIMA_MOUNT_INOTIFY_FOLD_MS);
+        deep = host_path(f, "a/b/c/d/e");
+        g_assert_cmpint(g_mkdir_with_parents(deep, 0755), ==, 0);
+        g_assert_true(lima_mount_inotify_add(f->w, f->dir, MP, &error));
+        g_assert_no_error(error);
+        settle(f);
+        g_assert_cmpuint(lima_mount_inotify_n_watches(f->w), ==, 3);
+        /* One warning that says what to do, however many directories were left out. */
+        g_assert_cmpuint(f->warnings->len, ==, 1);
+        g_assert_nonnull(strstr(g_ptr_array_index(f->warnings, 0), "max_user_watches is 3"));
+        /* What is watched still works. */
+        write_file(f, "top.txt", "x");
+        settle(f);
+        assert_seen(f, "CREATE " MP "/top.txt");
+        /* A second mount with no watch left: refused with the reason, nothing breaks. */
+        other = g_dir_make_tmp("limad-inotify-other-XXXXXX", &error);
+        g_assert_no_error(error);
+        g_assert_false(lima_mount_inotify_add(f->w, other, "/mnt/other", &error));
+        g_assert_nonnull(error);
+        g_assert_nonnull(strstr(error->message, "max_user_watches"));
+        g_assert_cmpint(g_rmdir(other), ==, 0);
+        fixture_teardown(f, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -340,5 +420,6 @@ main(int argc, char **argv)
                    fixture_teardown);
         g_test_add("/mount-inotify/bad-location", Fixture, NULL, fixture_setup, test_bad_location,
                    fixture_teardown);
+        g_test_add_func("/mount-inotify/watch-limit", test_watch_limit);
         return g_test_run();
 }

@@ -3,6 +3,9 @@
  * the instance is Running, so the walk of large trees does not slow the boot. */
 #include "lima-agent-inotify.h"
 
+#include <glib/gi18n.h>
+
+#include "lima-agent-prepare.h"
 #include "lima-guest-link.h"
 #include "lima-mount-inotify.h"
 #include "lima-paths.h"
@@ -68,8 +71,22 @@ lima_agent_inotify_start(LimaAgent *agent)
 {
         g_autoptr(GError) error = NULL;
 
+        g_autofree gchar *guestagent = NULL;
+
         if (!agent->cfg->mount_inotify.value || agent->inotify != NULL)
                 return;
+        /* Without it in the guest, nothing applies the events: say so rather than watch. */
+        guestagent = lima_agent_find_guestagent();
+        if (guestagent == NULL) {
+                lima_agent_add_error(agent, _("mountInotify: lima-guestagent is neither next to "
+                                              "lima-hostagent nor named by $LIMA_GUESTAGENT, so "
+                                              "the guest has no agent to apply host events; "
+                                              "reinstall limad"));
+                return;
+        }
+        if (agent->guest_link == NULL || !lima_guest_link_is_up(agent->guest_link))
+                g_message("mountInotify: the guest agent has not answered yet; events wait for "
+                          "it");
         agent->inotify = lima_mount_inotify_new(agent->event, LIMA_MOUNT_INOTIFY_FOLD_MS,
                                                 lima_agent_on_inotify_event,
                                                 lima_agent_on_inotify_warning, agent, &error);

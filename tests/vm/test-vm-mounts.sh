@@ -160,8 +160,8 @@ inotify_log=/tmp/limad-inotifywait.log
 inotify_lines() { gsh cat "$inotify_log" 2>/dev/null | grep -c -F "$1"; }
 # Waits up to 30 s for a line with $1 in the guest's log; prints the line.
 inotify_wait_for() {
-        local line
-        for _ in $(seq 120); do
+        local line end=$((SECONDS + 30))
+        while [ $SECONDS -lt $end ]; do
                 line=$(gsh cat "$inotify_log" 2>/dev/null | grep -F -m1 "$1") && {
                         echo "$line"
                         return 0

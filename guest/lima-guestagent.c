@@ -259,6 +259,29 @@ parent_directory(const char *path, char *parent, size_t size)
         parent[len] = '\0';
 }
 
+/* Watchers of finished writes wait for IN_CLOSE_WRITE (inotifywait -e close_write), which
+ * a touch does not raise. Opening a regular file for writing and closing it, without writing
+ * a byte, does, and changes nothing on the host: no data, no times (the open does not
+ * truncate; the host sees an open and a close, which its watch ignores). IN_MODIFY cannot be
+ * raised this cleanly: an mtime-only utimensat raises it, but comes back to the host as a
+ * MODIFY indistinguishable from a real write. Best effort: a file the host user may not
+ * write is left with its IN_ATTRIB. */
+static void
+raise_close_write(const char *path, const char *shown)
+{
+        struct stat st;
+        int fd;
+
+        if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                return;
+        fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) {
+                agent_log(LOG_DEBUG, "no IN_CLOSE_WRITE for %s: %s", shown, strerror(errno));
+                return;
+        }
+        close(fd);
+}
+
 static void
 apply_inotify(const LimaGuestMessage *msg)
 {
@@ -277,6 +300,9 @@ apply_inotify(const LimaGuestMessage *msg)
         if (utimensat(AT_FDCWD, target, NULL, AT_SYMLINK_NOFOLLOW) == 0) {
                 agent_log(LOG_DEBUG, "touched %s for %s", shown,
                           lima_guest_inotify_event_to_string(msg->event));
+                if (msg->event == LIMA_GUEST_INOTIFY_MODIFY ||
+                    msg->event == LIMA_GUEST_INOTIFY_CREATE)
+                        raise_close_write(target, shown);
                 return;
         }
         /* Gone again by the time the event arrived: nothing left to notify about. */

@@ -34,7 +34,8 @@ lima_agent_find_guestagent(void)
         beside = g_build_filename(dir, "lima-guestagent", NULL);
         if (g_file_test(beside, G_FILE_TEST_IS_EXECUTABLE))
                 return g_steal_pointer(&beside);
-        build_tree = g_build_filename(dir, "..", "guest", "lima-guestagent", NULL);
+        /* In the build tree: build/daemon/hostagent/ and build/guest/. */
+        build_tree = g_build_filename(dir, "..", "..", "guest", "lima-guestagent", NULL);
         if (g_file_test(build_tree, G_FILE_TEST_IS_EXECUTABLE))
                 return g_canonicalize_filename(build_tree, NULL);
         return NULL;

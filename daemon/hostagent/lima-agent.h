@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 #define LIMA_AGENT_IFACE "io.lima.lima1.HostAgent"
 
 typedef struct _LimaAgent LimaAgent;
+typedef struct _LimaGuestLink LimaGuestLink;
+typedef struct _LimaMountInotify LimaMountInotify;
 
 typedef struct {
         LimaAgent *agent;
@@ -71,6 +73,8 @@ struct _LimaAgent {
         gboolean ssh_master_up;
         gboolean guest_reached; /* the guest answered ssh once */
         gboolean guest_lost;    /* its connection ended; waiting for it to come back */
+        LimaGuestLink *guest_link; /* ga.sock, once QEMU runs */
+        LimaMountInotify *inotify; /* mountInotify, once Running */
 };
 
 /* lima-agent-server.c: the HostAgent interface on ha.sock. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lima-agent-inotify.h"
 #include "lima-agent-mounts.h"
 #include "lima-agent-prepare.h"
 #include "lima-agent-ready.h"
@@ -144,6 +145,7 @@ lima_agent_stop(LimaAgent *agent, gboolean force, sd_bus_message *call)
                         lima_agent_finish(agent, TRUE);
                 return;
         }
+        lima_agent_inotify_stop(agent);
         /* reverse-sshfs sessions end first: their umount needs the guest's sshd. */
         lima_agent_mounts_stop(agent);
         lima_agent_ssh_stop(agent);
@@ -175,6 +177,7 @@ lima_agent_finish(LimaAgent *agent, gboolean clean)
                 kill(agent->qemu_pid, SIGKILL);
                 agent->qemu_pid = 0;
         }
+        lima_agent_inotify_stop(agent);
         lima_agent_mounts_stop(agent);
         lima_agent_ssh_stop(agent);
         for (guint i = 0; i < agent->pending_stops->len; i++)
@@ -243,6 +246,7 @@ lima_agent_mounts_settled(LimaAgent *agent)
         lima_agent_emit_progress(agent, "ready", 1.0,
                                  degraded ? _("running, but some mounts failed") : _("running"));
         lima_agent_set_status(agent, degraded ? "Degraded" : "Running");
+        lima_agent_inotify_start(agent);
         sd_notify(0, "READY=1");
 }
 
@@ -409,6 +413,7 @@ lima_agent_on_prepare_report(const LimaWorkerMessage *msg, gpointer user_data)
                 lima_agent_fail(agent, error->message);
                 return;
         }
+        lima_agent_guest_link_start(agent);
         msg_text = g_strdup_printf(_("started QEMU (pid %d, %s); booting"), agent->qemu_pid,
                                    agent->accel_name);
         lima_agent_emit_progress(agent, "qemu", 0.4, msg_text);

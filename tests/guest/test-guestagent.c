@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -389,6 +390,64 @@ test_inotify_touches(Fixture *f, gconstpointer data)
         g_assert_false(g_file_test(missing, G_FILE_TEST_EXISTS));
 }
 
+/* The inotify events name in f->dir reported to a watcher there, or'ed together. */
+static guint32
+events_for(const gchar *buf, gssize len, const gchar *name)
+{
+        guint32 mask = 0;
+
+        for (const gchar *p = buf; p < buf + len;) {
+                const struct inotify_event *ev = (const struct inotify_event *)p;
+                if (g_strcmp0(ev->len > 0 ? ev->name : "", name) == 0)
+                        mask |= ev->mask;
+                p += sizeof(*ev) + ev->len;
+        }
+        return mask;
+}
+
+/* What a program watching the directory in the guest sees: IN_ATTRIB for every event, and
+ * IN_CLOSE_WRITE for a changed or new file; never IN_MODIFY (its echo would look like a real
+ * write on the host). */
+static void
+test_inotify_events(Fixture *f, gconstpointer data)
+{
+        g_autofree gchar *file = g_build_filename(f->dir, "changed", NULL);
+        g_autofree gchar *created = g_build_filename(f->dir, "created", NULL);
+        g_autofree gchar *subdir = g_build_filename(f->dir, "sub", NULL);
+        g_autofree gchar *gone = g_build_filename(subdir, "gone", NULL);
+        g_autofree gchar *fifo = g_build_filename(f->dir, "fifo", NULL);
+        gchar buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+        int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        gssize len;
+
+        g_assert_true(g_file_set_contents(file, "data", -1, NULL));
+        g_assert_true(g_file_set_contents(created, "", -1, NULL));
+        g_assert_cmpint(g_mkdir(subdir, 0755), ==, 0);
+        g_assert_cmpint(mkfifo(fifo, 0644), ==, 0);
+        g_assert_cmpint(inotify_add_watch(ifd, f->dir, IN_ALL_EVENTS), >=, 0);
+
+        send_inotify(f->conn_fd, LIMA_GUEST_INOTIFY_MODIFY, file);
+        send_inotify(f->conn_fd, LIMA_GUEST_INOTIFY_CREATE, created);
+        send_inotify(f->conn_fd, LIMA_GUEST_INOTIFY_DELETE, gone);
+        /* A FIFO is touched, never opened: that would block the agent. */
+        send_inotify(f->conn_fd, LIMA_GUEST_INOTIFY_MODIFY, fifo);
+        expect_ping_pong(f->conn_fd, f->input, "applied");
+
+        len = read(ifd, buf, sizeof(buf));
+        g_assert_cmpint(len, >, 0);
+        g_assert_cmphex(events_for(buf, len, "changed"), ==, IN_ATTRIB | IN_OPEN | IN_CLOSE_WRITE);
+        g_assert_cmphex(events_for(buf, len, "created"), ==, IN_ATTRIB | IN_OPEN | IN_CLOSE_WRITE);
+        g_assert_cmphex(events_for(buf, len, "sub"), ==, IN_ATTRIB | IN_ISDIR);
+        g_assert_cmphex(events_for(buf, len, "fifo"), ==, IN_ATTRIB);
+        /* Nothing was written. */
+        {
+                g_autofree gchar *text = NULL;
+                g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+                g_assert_cmpstr(text, ==, "data");
+        }
+        close(ifd);
+}
+
 static void
 test_reconnect(Fixture *f, gconstpointer data)
 {
@@ -476,6 +535,8 @@ main(int argc, char **argv)
                    test_hostile_input, fixture_teardown);
         g_test_add("/guestagent/socket/inotify", Fixture, NULL, fixture_setup, test_inotify_touches,
                    fixture_teardown);
+        g_test_add("/guestagent/socket/inotify-events", Fixture, NULL, fixture_setup,
+                   test_inotify_events, fixture_teardown);
         g_test_add("/guestagent/socket/reconnect", Fixture, NULL, fixture_setup, test_reconnect,
                    fixture_teardown);
         g_test_add_func("/guestagent/socket/waits-for-port", test_waits_for_port);

@@ -105,6 +105,7 @@ ln -s host.txt "$rw/link-to-host"
 cat >"$work/$name.yaml" <<YAML
 base: template:debian-12-local
 mountType: $type
+mountInotify: true
 mounts:
 - location: "$rw"
   mountPoint: "/mnt/rw share"
@@ -156,6 +157,81 @@ if [ "$type" = virtiofs ]; then
 fi
 
 test_guest_reboot
+# After the reboot, so the guest agent link is proven to come back with the guest.
+# --- mountInotify: host writes reach inotify watchers in the guest ---
+# inotifywait runs in the guest (backgrounded, with a timeout) on the rw mount, stamping
+# each event with the guest's clock; the host writes, and the guest's log must show it.
+inotify_log=/tmp/limad-inotifywait.log
+inotify_lines() { gsh cat "$inotify_log" 2>/dev/null | grep -c -F "$1"; }
+# Waits up to 30 s for a line with $1 in the guest's log; prints the line.
+inotify_wait_for() {
+        local line end=$((SECONDS + 30))
+        while [ $SECONDS -lt $end ]; do
+                line=$(gsh cat "$inotify_log" 2>/dev/null | grep -F -m1 "$1") && {
+                        echo "$line"
+                        return 0
+                }
+                sleep 0.25
+        done
+        return 1
+}
+# The guest clock minus the host's, from the quickest of three round trips (± half of it).
+inotify_clock_offset() {
+        local best=99 h0 h1 g rtt off=0
+        for _ in 1 2 3; do
+                h0=$(date +%s.%N)
+                g=$(gsh date +%s.%N)
+                h1=$(date +%s.%N)
+                rtt=$(echo "$h1 - $h0" | bc)
+                if [ "$(echo "$rtt < $best" | bc)" = 1 ]; then
+                        best=$rtt
+                        off=$(echo "$g - ($h0 + $h1) / 2" | bc -l)
+                fi
+        done
+        echo "$off $best"
+}
+check_mount_inotify() {
+        local gdir="/mnt/rw share" line t_write t_event off rtt before after
+        # A directory made on the host after start: the host agent must watch it too.
+        mkdir "$rw/made-later"
+        sleep 1
+        check "mountInotify: inotifywait starts in the guest" gsh sh -c "
+                rm -f $inotify_log
+                setsid nohup timeout 300 sh -c 'inotifywait -m -r --format \"%e %w%f|\" \"$gdir\" 2>&1 |
+                        while IFS= read -r l; do echo \"\$(date +%s.%N) \$l\"; done' \
+                        >$inotify_log 2>&1 </dev/null &
+                echo \$! >$inotify_log.pid
+                for i in \$(seq 120); do grep -q 'Watches established' $inotify_log && exit 0; sleep 0.25; done
+                cat $inotify_log; exit 1"
+        read -r off rtt <<<"$(inotify_clock_offset)"
+        t_write=$(date +%s.%N)
+        echo from-host-later >"$rw/inotify-top.txt"
+        if line=$(inotify_wait_for " $gdir/inotify-top.txt|"); then
+                t_event=${line%% *}
+                echo "# mountInotify latency, host write → guest event: $(echo "$t_event - $off - $t_write" | bc) s (clock offset $off s, ± $(echo "$rtt / 2" | bc -l | cut -c1-5) s)"
+                ok "mountInotify: inotifywait in the guest sees a host-side write"
+        else
+                not_ok "mountInotify: no guest event for a host-side write: $(gsh cat $inotify_log 2>&1 | tail -5)"
+        fi
+        check "mountInotify: the event includes CLOSE_WRITE, as for a local write" \
+                inotify_wait_for "CLOSE_WRITE,CLOSE $gdir/inotify-top.txt|"
+        echo deeper >"$rw/made-later/deep.txt"
+        check "mountInotify: and a write in a subdirectory made after start" \
+                inotify_wait_for " $gdir/made-later/deep.txt|"
+        rm "$rw/inotify-top.txt"
+        check "mountInotify: a host-side delete shows as ATTRIB on the directory" \
+                inotify_wait_for "ATTRIB,ISDIR $gdir/|"
+        # The guest's touch comes back to the host as an ATTRIB; forwarded again, it would
+        # bounce for ever. The count of events must stay put.
+        before=$(inotify_lines "$gdir/made-later/deep.txt|")
+        sleep 5
+        after=$(inotify_lines "$gdir/made-later/deep.txt|")
+        check "mountInotify: no ping-pong (events for one write: $before, 5 s later: $after)" \
+                test "$before" = "$after" -a "$before" -gt 0
+        # setsid made it a process group of its own: end that group, nothing else.
+        gsh sh -c "kill -- -\$(cat $inotify_log.pid)" >/dev/null 2>&1
+}
+check_mount_inotify
 
 if [ "$type" = reverse-sshfs ]; then
         check "the builtin SFTP driver serves its mount" \

@@ -188,21 +188,43 @@ test_virtiofs(void)
         g_autofree gchar *tag_ro = lima_mount_tag("/srv/ro", "/srv/ro");
         g_autofree gchar *tag_rw = lima_mount_tag("/srv/rw", "/srv/rw");
         g_autofree gchar *chr_ro =
-            g_strdup_printf("socket,id=vfs0,path=" TEST_DIR "/virtiofsd-%s.sock", tag_ro);
-        g_autofree gchar *dev_ro =
-            g_strdup_printf("vhost-user-fs-pci,queue-size=1024,chardev=vfs0,tag=%s", tag_ro);
-        g_autofree gchar *dev_rw =
-            g_strdup_printf("vhost-user-fs-pci,queue-size=256,chardev=vfs1,tag=%s", tag_rw);
+            g_strdup_printf("socket,id=chr-%s,path=" TEST_DIR "/virtiofsd-%s.sock", tag_ro, tag_ro);
+        g_autofree gchar *dev_ro = g_strdup_printf(
+            "vhost-user-fs-pci,queue-size=1024,chardev=chr-%s,tag=%s,id=fs-%s,bus=lima-port0",
+            tag_ro, tag_ro, tag_ro);
+        g_autofree gchar *dev_rw = g_strdup_printf(
+            "vhost-user-fs-pci,queue-size=256,chardev=chr-%s,tag=%s,id=fs-%s,bus=lima-port1",
+            tag_rw, tag_rw, tag_rw);
         g_autofree gchar *sock =
             lima_qemu_virtiofsd_socket(plan, g_ptr_array_index(cfg->mounts, 0));
+        g_autofree gchar *chr_prefix = g_strdup_printf("socket,id=chr-%s,path=", tag_ro);
 
         test_assert_pair(argv, "-chardev", chr_ro);
-        g_assert_true(g_str_has_prefix(chr_ro + strlen("socket,id=vfs0,path="), sock));
+        g_assert_true(g_str_has_prefix(chr_ro + strlen(chr_prefix), sock));
         test_assert_pair(argv, "-device", dev_ro);
         test_assert_pair(argv, "-device", dev_rw);
+        /* A root port per mount, then the spares for mounts added while running. */
+        test_assert_pair(argv, "-device", "pcie-root-port,id=lima-port0,chassis=1,io-reserve=0");
+        test_assert_pair(argv, "-device", "pcie-root-port,id=lima-port5,chassis=6,io-reserve=0");
+        g_assert_false(test_has_arg_containing(argv, "lima-port6"));
         test_assert_pair(argv, "-object", "memory-backend-memfd,id=mem,size=2048M,share=on");
         test_assert_pair(argv, "-numa", "node,memdev=mem");
         g_assert_false(test_has_arg_containing(argv, "-fsdev"));
+}
+
+/* No mounts yet: shared memory and spare ports all the same, for mounts added later. */
+static void
+test_virtiofs_without_mounts_can_take_some_later(void)
+{
+        g_autoptr(LimaConfig) cfg = test_qemu_config(TEST_BASE "mountType: virtiofs\n"
+                                                               "mounts: []\n");
+        g_autoptr(LimaQemuPlan) plan = test_plan_new(cfg, TEST_DIR);
+        g_autoptr(GPtrArray) argv = test_build(plan);
+
+        test_assert_pair(argv, "-object", "memory-backend-memfd,id=mem,size=2048M,share=on");
+        test_assert_pair(argv, "-device", "pcie-root-port,id=lima-port3,chassis=4,io-reserve=0");
+        g_assert_false(test_has_arg_containing(argv, "lima-port4"));
+        g_assert_false(test_has_arg_containing(argv, "vhost-user-fs"));
 }
 
 static void
@@ -555,6 +577,8 @@ main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/qemu-argv/escape", test_escape);
         g_test_add_func("/qemu-argv/common-devices", test_common_devices);
+        g_test_add_func("/qemu-argv/virtiofs-without-mounts-can-take-some-later",
+                        test_virtiofs_without_mounts_can_take_some_later);
         g_test_add_func("/qemu-argv/reverse-sshfs-has-no-fs-devices",
                         test_reverse_sshfs_has_no_fs_devices);
         g_test_add_func("/qemu-argv/9p-ro-and-rw", test_9p_ro_and_rw);

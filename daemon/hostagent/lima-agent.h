@@ -30,6 +30,7 @@ typedef struct {
         LimaSshfsSession *sshfs;
         sd_event_source *ssh_child;
         sd_event_source *server_child;
+        gint port; /* virtiofs: the index of the root port its device sits on */
 } LimaAgentMount;
 
 struct _LimaAgent {
@@ -56,6 +57,7 @@ struct _LimaAgent {
         int exit_code;
         LimaVirtiofsdBinary *virtiofsd_bin;
         gboolean sshfs_checking; /* a worker is checking the reverse-sshfs mounts */
+        guint pcie_ports;        /* root ports QEMU has for virtiofs devices */
 };
 
 /* lima-agent-server.c: the HostAgent interface on ha.sock. */

@@ -210,14 +210,15 @@ lima_hotplug_finish(LimaHotplugOp *op, gboolean ok, const GError *error)
                 lima_agent_mount_watch(op->m);
                 g_ptr_array_add(agent->mounts, g_steal_pointer(&op->m));
         }
-        /* A failed add: op_free ends its virtiofsd or session. */
+        /* Mounts changes before the reply, so whoever asked sees the new list at once. A
+         * failed add: op_free ends its virtiofsd or session. */
+        if (!agent->stop_requested)
+                lima_hotplug_settle(agent);
         if (ok)
                 sd_bus_reply_method_return(op->call, NULL);
         else
                 lima_hotplug_reply_error(op->call, "io.lima.lima1.Error.Failed", error);
         g_clear_pointer(&op->call, sd_bus_message_unref);
-        if (!agent->stop_requested)
-                lima_hotplug_settle(agent);
 }
 
 static int

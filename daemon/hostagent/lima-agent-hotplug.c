@@ -15,6 +15,7 @@
 
 #include "lima-agent-mounts.h"
 #include "lima-agent-worker.h"
+#include "lima-cidata.h"
 #include "lima-config-resolve.h"
 #include "lima-error.h"
 #include "lima-paths.h"
@@ -26,22 +27,33 @@
 #define LIMA_HOTPLUG_QMP_TIMEOUT_MS   10000
 #define LIMA_HOTPLUG_SSHFS_TIMEOUT_MS 30000
 
-/* In the guest, as root: $1 tag, $2 options, $3 mount point, $4 its owner. The device shows
- * up a moment after device_add, so mount(8) is retried for a while. */
+/* Saves $LIST as the guest's list of runtime virtiofs mounts (see lima-cidata.c). */
+#define LIMA_HOTPLUG_SAVE_LIST                                                                     \
+        "printf '%s' \"$LIST\" > " LIMA_CIDATA_RUNTIME_MOUNTS ".new && "                           \
+        "mv -f " LIMA_CIDATA_RUNTIME_MOUNTS ".new " LIMA_CIDATA_RUNTIME_MOUNTS "\n"
+
+/* In the guest, as root: $1 tag, $2 options, $3 mount point, $4 its owner, $5 the runtime
+ * list with it. The device shows up a moment after device_add: mount(8) is retried. */
 static const gchar lima_hotplug_mount_script[] =
     "modprobe virtiofs 2>/dev/null\n"
     "if [ ! -d \"$3\" ]; then mkdir -p \"$3\" && chown \"$4\" \"$3\" || exit 1; fi\n"
     "mountpoint -q \"$3\" && { echo \"$3 is already a mount point in the guest\" >&2; exit 1; }\n"
+    "LIST=$5\n"
     "i=0\n"
     "while [ $i -lt 60 ]; do\n"
-    "\tmount -t virtiofs -o \"$2\" \"$1\" \"$3\" 2>/dev/null && exit 0\n"
+    "\tif mount -t virtiofs -o \"$2\" \"$1\" \"$3\" 2>/dev/null; then\n"
+    "\t\t" LIMA_HOTPLUG_SAVE_LIST "\t\texit 0\n"
+    "\tfi\n"
     "\tsleep 0.5; i=$((i + 1))\n"
     "done\n"
-    "exec mount -t virtiofs -o \"$2\" \"$1\" \"$3\"\n";
+    "mount -t virtiofs -o \"$2\" \"$1\" \"$3\" || exit 1\n" LIMA_HOTPLUG_SAVE_LIST;
 
-/* $1 mount point: unmounted, or it was not mounted. */
-static const gchar lima_hotplug_umount_script[] = "mountpoint -q \"$1\" || exit 0\n"
-                                                  "exec umount \"$1\"\n";
+/* $1 mount point: unmounted, or it was not mounted; $2 the runtime list without it (virtiofs),
+ * or unset (reverse-sshfs: the host brings those back itself). */
+static const gchar lima_hotplug_umount_script[] =
+    "if mountpoint -q \"$1\"; then umount \"$1\" || exit 1; fi\n"
+    "[ $# -ge 2 ] || exit 0\n"
+    "LIST=$2\n" LIMA_HOTPLUG_SAVE_LIST;
 
 typedef struct {
         LimaAgent *agent;
@@ -59,6 +71,7 @@ typedef struct {
         gchar *port_id;
         gchar *user;
         LimaMount *work_mount;
+        gchar *runtime_list;       /* virtiofs: the guest's runtime list once the change is made */
         LimaSshfsSession *session; /* borrowed: unwatched while the worker runs */
 } LimaHotplugOp;
 
@@ -79,6 +92,7 @@ lima_hotplug_op_free(LimaHotplugOp *op)
         g_free(op->socket_path);
         g_free(op->port_id);
         g_free(op->user);
+        g_free(op->runtime_list);
         g_free(op);
 }
 
@@ -104,8 +118,12 @@ static gboolean
 lima_hotplug_add_virtiofs_run(LimaHotplugOp *op, GError **error)
 {
         const LimaMount *m = op->work_mount;
-        const gchar *args[] = { m->tag, m->writable.value ? "rw" : "ro", m->mount_point.value,
-                                op->user, NULL };
+        const gchar *args[] = { m->tag,
+                                m->writable.value ? "rw" : "ro",
+                                m->mount_point.value,
+                                op->user,
+                                op->runtime_list,
+                                NULL };
         g_autoptr(LimaQmp) qmp = lima_qmp_connect(op->qmp_sock, LIMA_HOTPLUG_QMP_TIMEOUT_MS, error);
 
         if (qmp == NULL || !lima_qemu_hotplug_virtiofs(qmp, m, op->socket_path, op->port_id, error))
@@ -125,7 +143,7 @@ static gboolean
 lima_hotplug_remove_virtiofs_run(LimaHotplugOp *op, GError **error)
 {
         const LimaMount *m = op->work_mount;
-        const gchar *args[] = { m->mount_point.value, NULL };
+        const gchar *args[] = { m->mount_point.value, op->runtime_list, NULL };
         g_autoptr(LimaQmp) qmp = NULL;
 
         if (!lima_hotplug_ssh(op, lima_hotplug_umount_script, args, error)) {
@@ -371,6 +389,25 @@ lima_hotplug_start_worker(LimaHotplugOp *op)
                                        lima_hotplug_on_report, op);
 }
 
+/* The guest's list of runtime virtiofs mounts: the ones added since start, but skip, plus
+ * also when not NULL. */
+static gchar *
+lima_hotplug_runtime_list(LimaAgent *agent, const LimaAgentMount *skip, const LimaMount *also)
+{
+        GString *out = g_string_new(NULL);
+        for (guint i = 0; i < agent->mounts->len; i++) {
+                LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
+                if (m->hot && m != skip)
+                        g_string_append_printf(out, "%s\t%s\t%s\n", m->mount->tag,
+                                               m->mount->writable.value ? "rw" : "ro",
+                                               m->mount->mount_point.value);
+        }
+        if (also != NULL)
+                g_string_append_printf(out, "%s\t%s\t%s\n", also->tag,
+                                       also->writable.value ? "rw" : "ro", also->mount_point.value);
+        return g_string_free(out, FALSE);
+}
+
 /* Starts the host side of a new mount: its virtiofsd on a free port, or its session. */
 static gboolean
 lima_hotplug_start_helper(LimaAgent *agent, LimaHotplugOp *op, GError **error)
@@ -456,6 +493,9 @@ lima_agent_hotplug_add(LimaAgent *agent, sd_bus_message *call, const gchar *conf
         op->m->mount = op->mount;
         op->m->state = g_strdup("pending");
         op->m->port = -1;
+        op->m->hot = TRUE;
+        if (op->virtiofs)
+                op->runtime_list = lima_hotplug_runtime_list(agent, NULL, op->mount);
         if (!lima_hotplug_start_helper(agent, op, error)) {
                 lima_hotplug_op_free(op);
                 return FALSE;
@@ -483,6 +523,8 @@ lima_agent_hotplug_remove(LimaAgent *agent, sd_bus_message *call, const gchar *m
         }
         op = lima_hotplug_op_new(agent, call, FALSE);
         /* Out of the list and unwatched: its helpers ending now is the point. */
+        if (op->virtiofs)
+                op->runtime_list = lima_hotplug_runtime_list(agent, m, NULL);
         op->m = g_ptr_array_steal_index(agent->mounts, index);
         lima_agent_mount_unwatch(op->m);
         op->work_mount = lima_mount_copy(op->m->mount);

@@ -30,7 +30,8 @@ typedef struct {
         LimaSshfsSession *sshfs;
         sd_event_source *ssh_child;
         sd_event_source *server_child;
-        gint port; /* virtiofs: the index of the root port its device sits on */
+        gint port;    /* virtiofs: the index of the root port its device sits on */
+        gboolean hot; /* added while running, not from the config at start */
 } LimaAgentMount;
 
 struct _LimaAgent {

@@ -152,6 +152,87 @@ else
         fi
 fi
 
+# Runtime mounts: `limactl mount add/remove` on the running guest, saved in lima.yaml.
+runtime_mounts() {
+        local hot="$work/hot dir" mp="/mnt/hot share" yaml="$LIMA_HOME/$name/lima.yaml"
+        local before n t0 back
+        # The helpers serving this instance's mounts: virtiofsd, or the ssh of each session.
+        helpers() {
+                if [ "$type" = virtiofs ]; then pgrep -fc "virtiofsd.*$LIMA_HOME/$name/" || true
+                else pgrep -fc "ssh -F $LIMA_HOME/$name/ssh.config.*sshfs" || true; fi
+        }
+        mkdir -p "$hot"
+        [ "$(id -u)" = 0 ] && chmod 0777 "$hot"
+        echo from-host-hot >"$hot/h.txt"
+        before=$(helpers)
+
+        # A mount the guest cannot make (its mount point is inside the read-only mount) fails
+        # and leaves nothing behind: no lima.yaml change, no helper, no Mounts entry.
+        check_fails "a runtime mount the guest cannot make fails" "" \
+                "$limactl" mount add "$name" "$hot:/mnt/ro/sub"
+        check "and is not saved in lima.yaml" sh -c "! grep -qF /mnt/ro/sub '$yaml'"
+        n=$(helpers)
+        [ "$n" = "$before" ] && ok "and leaves no helper running" ||
+                not_ok "and leaves no helper running: $n, $before before"
+        check "and is not in Mounts" sh -c "! '$limactl' info $name | grep -qF /mnt/ro/sub"
+
+        t0=$(date +%s.%N)
+        check "mount add on the running guest (writable)" \
+                "$limactl" mount add "$name" "$hot:$mp" --writable
+        echo "# runtime $type mount add took $(echo "$(date +%s.%N) - $t0" | bc) s"
+        check "the guest reads the host's file through it" \
+                sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat '$mp/h.txt')\" = from-host-hot ]" "$limactl"
+        check "the guest writes through it" gsh sh -c "echo from-guest-hot > '$mp/g.txt'"
+        check "the host reads what the guest wrote" sh -c "[ \"\$(cat '$hot/g.txt')\" = from-guest-hot ]"
+        check "lima.yaml has it, writable" sh -c \
+                "grep -qF 'location: $hot' '$yaml' && grep -qF 'mountPoint: $mp' '$yaml' && grep -A2 -F 'location: $hot' '$yaml' | grep -q 'writable: true'"
+        check "limactl info shows it mounted" sh -c "'$limactl' info $name | grep -F '$mp' | grep -q '$type, rw, mounted'"
+        check "mount list shows it mounted" sh -c "'$limactl' mount list $name | grep -F '$mp' | grep -q mounted"
+        n=$(helpers)
+        [ "$n" -gt "$before" ] && ok "a helper of its own runs for it" ||
+                not_ok "a helper of its own runs for it: $n, $before before"
+        check_fails "adding the same mount point again is refused" "already has a mount" \
+                "$limactl" mount add "$name" "$hot:$mp"
+        check_fails "a 9p runtime mount is refused, saying why" "9p mounts cannot be hot-plugged" \
+                "$limactl" mount add "$name" "$hot:/mnt/ninep" --type 9p
+        check "and lima.yaml does not have it" sh -c "! grep -qF /mnt/ninep '$yaml'"
+
+        if [ "$type" = virtiofs ]; then
+                # The seed cannot change while running: the guest's own list brings it back.
+                gsh sudo systemctl reboot >/dev/null 2>&1
+                sleep 10
+                t0=$(date +%s)
+                back=""
+                for _ in $(seq 120); do
+                        if gsh cat "$mp/h.txt" 2>/dev/null | grep -q from-host-hot; then
+                                back=$(($(date +%s) - t0 + 10))
+                                break
+                        fi
+                        sleep 3
+                done
+                if [ -n "$back" ]; then
+                        echo "# runtime mount back $back s after a guest reboot"
+                        ok "after a guest reboot the runtime mount is there again"
+                else
+                        not_ok "after a guest reboot the runtime mount did not come back in 370 s"
+                fi
+        fi
+
+        t0=$(date +%s.%N)
+        check "mount remove on the running guest" "$limactl" mount remove "$name" "$mp"
+        echo "# runtime $type mount remove took $(echo "$(date +%s.%N) - $t0" | bc) s"
+        check "it is gone from the guest's mount table" \
+                gsh sh -c "! grep -qF ' $(echo "$mp" | sed 's/ /\\040/g') ' /proc/mounts"
+        check "it is gone from lima.yaml" sh -c "! grep -qF '$mp' '$yaml'"
+        check "it is gone from Mounts" sh -c "! '$limactl' info $name | grep -qF '$mp'"
+        n=$(helpers)
+        [ "$n" = "$before" ] && ok "its helper is gone" || not_ok "its helper is gone: $n, $before before"
+        check "the host folder is untouched" test -f "$hot/g.txt"
+        check "the mounts from the start still work" \
+                sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat /mnt/ro/data.txt)\" = read-only ]" "$limactl"
+}
+runtime_mounts
+
 check "stop" "$limactl" stop "$name"
 check "delete" "$limactl" delete "$name"
 echo "1..$((pass + fail))"

@@ -155,6 +155,73 @@ test_remove_takes_every_entry_of_a_merged_mount(void)
         g_assert_cmpuint(cfg->mounts->len, ==, 0);
 }
 
+/* The user's comments and layout survive: the entry goes in as text when that reads back
+ * exactly as the model's edit would. */
+static void
+test_add_and_remove_keep_comments(void)
+{
+        g_autoptr(LimaHost) host = test_host_new();
+        const gchar *yaml = "# my instance\n" TEST_IMAGES "mounts:   # shared folders\n"
+                            "  - location: /srv/a   # the first\n"
+                            "    writable: true\n"
+                            "\n"
+                            "  # the second\n"
+                            "  - location: /srv/b\n"
+                            "# about cpus\n"
+                            "cpus: 2\n";
+        g_autoptr(LimaConfig) filled = resolve_ok(yaml, host);
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *added =
+            lima_config_mounts_add(yaml, "dev.yaml", "/srv/c", "/mnt/c", FALSE, &error);
+        g_autofree gchar *removed_text = NULL;
+        g_autoptr(LimaConfig) cfg = NULL;
+        guint removed = 0;
+
+        g_assert_no_error(error);
+        g_test_message("%s", added);
+        g_assert_true(g_str_has_prefix(added, "# my instance\n"));
+        g_assert_nonnull(strstr(added, "# the first"));
+        g_assert_nonnull(strstr(added, "  - location: /srv/b\n"
+                                       "  - location: /srv/c\n"
+                                       "    mountPoint: /mnt/c\n"
+                                       "    writable: false\n"
+                                       "# about cpus\n"));
+        cfg = resolve_ok(added, host);
+        g_assert_cmpuint(cfg->mounts->len, ==, 3);
+
+        removed_text =
+            lima_config_mounts_remove(yaml, "dev.yaml", filled, host, "/srv/a", &removed, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(removed, ==, 1);
+        g_assert_null(strstr(removed_text, "/srv/a"));
+        g_assert_nonnull(strstr(removed_text, "# shared folders"));
+        g_assert_nonnull(strstr(removed_text, "# the second\n  - location: /srv/b\n"));
+        g_clear_pointer(&cfg, lima_config_free);
+        cfg = resolve_ok(removed_text, host);
+        g_assert_cmpuint(cfg->mounts->len, ==, 1);
+}
+
+/* No mounts key: one is appended. Flow style: the model rewrites it, still right. */
+static void
+test_add_without_mounts_key_and_to_flow_style(void)
+{
+        g_autoptr(LimaHost) host = test_host_new();
+        const gchar *flow = TEST_IMAGES "mounts: [{location: /srv/a}]  # flow\n";
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *plain = lima_config_mounts_add("# hello\n" TEST_IMAGES, "dev.yaml",
+                                                         "/srv/x", NULL, TRUE, &error);
+        g_autofree gchar *from_flow = NULL;
+        g_autoptr(LimaConfig) cfg = NULL;
+
+        g_assert_no_error(error);
+        g_assert_true(g_str_has_prefix(plain, "# hello\n"));
+        g_assert_true(g_str_has_suffix(plain, "mounts:\n- location: /srv/x\n  writable: true\n"));
+        from_flow = lima_config_mounts_add(flow, "dev.yaml", "/srv/x", NULL, TRUE, &error);
+        g_assert_no_error(error);
+        cfg = resolve_ok(from_flow, host);
+        g_assert_cmpuint(cfg->mounts->len, ==, 2);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -171,5 +238,9 @@ main(int argc, char **argv)
                         test_remove_of_an_unknown_mount_point_removes_nothing);
         g_test_add_func("/config-mounts/remove-takes-every-entry-of-a-merged-mount",
                         test_remove_takes_every_entry_of_a_merged_mount);
+        g_test_add_func("/config-mounts/add-and-remove-keep-comments",
+                        test_add_and_remove_keep_comments);
+        g_test_add_func("/config-mounts/add-without-mounts-key-and-to-flow-style",
+                        test_add_without_mounts_key_and_to_flow_style);
         return g_test_run();
 }

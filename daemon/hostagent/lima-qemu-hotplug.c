@@ -65,6 +65,9 @@ lima_qemu_hotplug_device_args(const LimaMount *m, const gchar *port_id)
         json_object_set_string_member(args, "driver", "vhost-user-fs-pci");
         json_object_set_string_member(args, "id", dev_id);
         json_object_set_string_member(args, "bus", port_id);
+        /* Function 0 only: a port that has a device refuses another, rather than taking it
+         * as function 1 (and unplugging both together later). */
+        json_object_set_string_member(args, "addr", "0");
         json_object_set_string_member(args, "chardev", chr_id);
         json_object_set_string_member(args, "tag", m->tag);
         json_object_set_int_member(args, "queue-size", queue);

@@ -279,10 +279,11 @@ test_hotplug_arguments(void)
         lima_int_set(&m->virtiofs_queue_size, 256, NULL);
         dev = lima_qemu_hotplug_device_args(m, "lima-port2");
         dev_text = json_text(dev);
-        g_assert_cmpstr(dev_text, ==,
-                        "{\"driver\":\"vhost-user-fs-pci\",\"id\":\"fs-lima-0123456789abcdef\","
-                        "\"bus\":\"lima-port2\",\"chardev\":\"chr-lima-0123456789abcdef\","
-                        "\"tag\":\"lima-0123456789abcdef\",\"queue-size\":256}");
+        g_assert_cmpstr(
+            dev_text, ==,
+            "{\"driver\":\"vhost-user-fs-pci\",\"id\":\"fs-lima-0123456789abcdef\","
+            "\"bus\":\"lima-port2\",\"addr\":\"0\",\"chardev\":\"chr-lima-0123456789abcdef\","
+            "\"tag\":\"lima-0123456789abcdef\",\"queue-size\":256}");
         g_assert_cmpstr(del_text, ==, "{\"id\":\"fs-x\"}");
 }
 

@@ -241,6 +241,32 @@ limactl_mount_flag_parse(const gchar *value, const gchar *cwd, const gchar *home
         return TRUE;
 }
 
+gboolean
+limactl_mount_arg_parse(const gchar *value, const gchar *cwd, const gchar *home, gchar **location,
+                        gchar **mount_point, GError **error)
+{
+        /* The last ":/" splits: a location may hold a colon, a mount point is absolute. */
+        const gchar *split = g_strrstr(value, ":/");
+        g_autofree gchar *loc =
+            split != NULL ? g_strndup(value, (gsize)(split - value)) : g_strdup(value);
+
+        if (*loc == '\0') {
+                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_INVALID_ARGUMENT,
+                            _("\"%s\" names no host folder; use LOCATION[:MOUNTPOINT]"), value);
+                return FALSE;
+        }
+        if (g_str_has_prefix(loc, "~") && !g_str_equal(loc, "~") && !g_str_has_prefix(loc, "~/")) {
+                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_INVALID_ARGUMENT,
+                            _("\"%s\": only \"~\" and \"~/…\" are understood; give the full "
+                              "path of another user's folder"),
+                            loc);
+                return FALSE;
+        }
+        *location = limactl_expand_location(loc, cwd, home);
+        *mount_point = g_strdup(split != NULL ? split + 1 : "");
+        return TRUE;
+}
+
 /* The part of path below dir ("" for dir itself), or NULL when path is not inside dir. */
 static const gchar *
 limactl_path_below(const gchar *path, const gchar *dir)

@@ -42,6 +42,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LimaMountStatusSpec, limactl_mount_spec_free)
 gboolean limactl_mount_flag_parse(const gchar *value, const gchar *cwd, const gchar *home,
                                   GPtrArray *specs, GError **error);
 
+/* `limactl mount add`'s LOCATION[:MOUNTPOINT]: the location made absolute as for --mount,
+ * the mount point as given ("" when left out: limad uses the location). */
+gboolean limactl_mount_arg_parse(const gchar *value, const gchar *cwd, const gchar *home,
+                                 gchar **location, gchar **mount_point, GError **error);
+
 /* The folder in the guest that host folder cwd is mounted at, or NULL when no mount (other
  * than failed ones) holds it. The most specific mount wins. */
 gchar *limactl_workdir_translate(const gchar *cwd, GPtrArray *mounts);

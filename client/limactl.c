@@ -23,6 +23,8 @@ static const LimactlCommand limactl_commands[] = {
         { "list", limactl_list, N_("List instances (--json, --format, -q)") },
         { "info", limactl_info, N_("Show everything about an instance, mounts included") },
         { "shell", limactl_shell, N_("Run a shell or a command in an instance") },
+        { "mount", limactl_mount,
+          N_("Add, remove or list the mounts of an instance, also while it runs") },
         { "validate", limactl_validate, N_("Check lima.yaml files; --fill prints them complete") },
 };
 
@@ -37,7 +39,7 @@ static const struct {
 };
 
 /* Named here so --help tells the truth about what is not built yet. */
-static const gchar *const limactl_pending[] = { "mount", NULL };
+static const gchar *const limactl_pending[] = { NULL };
 
 void
 limactl_print_error(const gchar *fmt, ...)
@@ -66,11 +68,14 @@ limactl_usage(FILE *out)
         for (guint i = 0; i < G_N_ELEMENTS(limactl_commands); i++)
                 fprintf(out, "  %-10s %s\n", limactl_commands[i].name,
                         _(limactl_commands[i].summary));
-        fprintf(out, "\n%s",
-                _("Not yet available in this build (limad does not offer them yet):\n "));
-        for (guint i = 0; limactl_pending[i] != NULL; i++)
-                fprintf(out, " %s", limactl_pending[i]);
-        fprintf(out, "\n\n%s\n",
+        if (limactl_pending[0] != NULL) {
+                fprintf(out, "\n%s",
+                        _("Not yet available in this build (limad does not offer them yet):\n "));
+                for (guint i = 0; limactl_pending[i] != NULL; i++)
+                        fprintf(out, " %s", limactl_pending[i]);
+                fprintf(out, "\n");
+        }
+        fprintf(out, "\n%s\n",
                 _("Global options (before COMMAND):\n"
                   "  --system   Talk to the system-wide limad (instances under /var/lib/lima)\n"
                   "  --user     Talk to your own limad on the session bus (the default)"));

@@ -15,6 +15,7 @@ int limactl_edit(int argc, char **argv);
 int limactl_list(int argc, char **argv);
 int limactl_info(int argc, char **argv);
 int limactl_shell(int argc, char **argv);
+int limactl_mount(int argc, char **argv);
 
 /* Prints "limactl: MESSAGE" to stderr. */
 void limactl_print_error(const gchar *fmt, ...) G_GNUC_PRINTF(1, 2);

@@ -174,6 +174,43 @@ test_mount_flags(void)
 }
 
 static void
+test_mount_add_argument(void)
+{
+        const struct {
+                const gchar *value;
+                const gchar *location;
+                const gchar *mount_point;
+        } cases[] = {
+                { "/srv/a", "/srv/a", "" },
+                { "/srv/a:/mnt/a", "/srv/a", "/mnt/a" },
+                { "~/src:/mnt/src dir", "/home/me/src", "/mnt/src dir" },
+                { "rel:/mnt/r", "/work/here/rel", "/mnt/r" },
+                { "/a:b:/mnt/x", "/a:b", "/mnt/x" },
+                { "/a:b", "/a:b", "" },
+        };
+        const gchar *bad[] = { ":/mnt/x", "", "~other/x:/mnt" };
+
+        for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autofree gchar *location = NULL;
+                g_autofree gchar *mount_point = NULL;
+                g_assert_true(limactl_mount_arg_parse(cases[i].value, "/work/here", "/home/me",
+                                                      &location, &mount_point, &error));
+                g_assert_no_error(error);
+                g_assert_cmpstr(location, ==, cases[i].location);
+                g_assert_cmpstr(mount_point, ==, cases[i].mount_point);
+        }
+        for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autofree gchar *location = NULL;
+                g_autofree gchar *mount_point = NULL;
+                g_assert_false(limactl_mount_arg_parse(bad[i], "/work/here", "/home/me", &location,
+                                                       &mount_point, &error));
+                g_assert_error(error, LIMACTL_ERROR, LIMACTL_ERROR_INVALID_ARGUMENT);
+        }
+}
+
+static void
 test_mount_flags_split_on_commas(void)
 {
         g_autoptr(GError) error = NULL;
@@ -443,6 +480,7 @@ main(int argc, char **argv)
         g_test_add_func("/limactl/format/durations", test_durations);
         g_test_add_func("/limactl/format/names-from-paths", test_instance_names_from_paths);
         g_test_add_func("/limactl/format/mount-flags", test_mount_flags);
+        g_test_add_func("/limactl/format/mount-add-argument", test_mount_add_argument);
         g_test_add_func("/limactl/format/mount-flags-commas", test_mount_flags_split_on_commas);
         g_test_add_func("/limactl/format/workdir", test_workdir_translation);
         g_test_add_func("/limactl/format/workdir-root", test_workdir_translation_of_root);

@@ -376,6 +376,21 @@ lima_fill_mounts(LimaConfig *y, LimaConfig *d, LimaConfig *o, const LimaHost *ho
         }
 }
 
+gchar *
+lima_config_fill_mount_point(LimaConfig *filled, const LimaMount *m, const LimaHost *host)
+{
+        g_autoptr(GHashTable) host_vars = lima_fill_host_vars(host);
+        g_autoptr(GHashTable) guest_vars = lima_fill_guest_vars(filled, host);
+        g_autoptr(GHashTable) params = lima_fill_params(filled);
+        g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new(NULL);
+        g_autoptr(LimaMount) copy = lima_mount_copy(m);
+
+        lima_fill_mount_paths(copy, host_vars, guest_vars, params, host, "mounts[]", diags);
+        if (diags->items->len > 0 || copy->mount_point.value == NULL)
+                return NULL;
+        return g_canonicalize_filename(copy->mount_point.value, "/");
+}
+
 static void
 lima_fill_provision_and_probes(LimaConfig *y)
 {

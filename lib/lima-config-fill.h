@@ -25,6 +25,10 @@ void lima_config_fill(LimaConfig *y, LimaConfig *d, LimaConfig *o, const LimaHos
 const gchar *lima_config_default_mount_type(const gchar *vm_type, GPtrArray *unsupported,
                                             const gchar *existing_version);
 
+/* The mount point m (a mount as written) gets in the guest once filled: templates expanded
+ * with filled's variables, the location when unset; NULL when it cannot be expanded. */
+gchar *lima_config_fill_mount_point(LimaConfig *filled, const LimaMount *m, const LimaHost *host);
+
 /* "~" and "~/x" → the host home; "~user" cannot be expanded (NULL, error set). */
 gchar *lima_expand_home(const gchar *path, const gchar *home, GError **error);
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "lima-agent-hotplug.h"
 #include "lima-agent-mounts.h"
 #include "lima-paths.h"
 #include "lima-qemu-argv.h"
@@ -27,7 +28,7 @@ lima_agent_mount_type_is(LimaAgent *agent, const gchar *type)
         return g_strcmp0(agent->cfg->mount_type.value, type) == 0;
 }
 
-static void
+void
 lima_agent_mount_set(LimaAgentMount *m, const gchar *state, const gchar *error)
 {
         g_free(m->state);
@@ -211,8 +212,22 @@ lima_agent_on_sshfs_check_timer(sd_event_source *s, uint64_t usec, void *userdat
         return 0;
 }
 
-static gboolean
-lima_agent_sshfs_start_one(LimaAgentMount *m, GError **error)
+/* Watches the helpers of a session started unwatched (lima_agent_mount_start_sshfs). */
+static void
+lima_agent_sshfs_watch(LimaAgentMount *m)
+{
+        LimaAgent *agent = m->agent;
+        pid_t server = lima_sshfs_session_server_pid(m->sshfs);
+
+        sd_event_add_child(agent->event, &m->ssh_child, lima_sshfs_session_ssh_pid(m->sshfs),
+                           WEXITED, lima_agent_on_sshfs_exit, m);
+        if (server > 0)
+                sd_event_add_child(agent->event, &m->server_child, server, WEXITED,
+                                   lima_agent_on_sshfs_exit, m);
+}
+
+gboolean
+lima_agent_mount_start_sshfs(LimaAgentMount *m, GError **error)
 {
         LimaAgent *agent = m->agent;
         g_autofree gchar *ssh_config = g_build_filename(agent->dir, LIMA_FILE_SSH_CONFIG, NULL);
@@ -225,18 +240,18 @@ lima_agent_sshfs_start_one(LimaAgentMount *m, GError **error)
                 .builtin_serve = lima_agent_builtin_sftp,
                 .builtin_data = m,
         };
-        pid_t server;
 
         m->sshfs_started = g_get_monotonic_time();
         m->sshfs = lima_sshfs_session_start(&o, error);
-        if (m->sshfs == NULL)
+        return m->sshfs != NULL;
+}
+
+static gboolean
+lima_agent_sshfs_start_one(LimaAgentMount *m, GError **error)
+{
+        if (!lima_agent_mount_start_sshfs(m, error))
                 return FALSE;
-        sd_event_add_child(agent->event, &m->ssh_child, lima_sshfs_session_ssh_pid(m->sshfs),
-                           WEXITED, lima_agent_on_sshfs_exit, m);
-        server = lima_sshfs_session_server_pid(m->sshfs);
-        if (server > 0)
-                sd_event_add_child(agent->event, &m->server_child, server, WEXITED,
-                                   lima_agent_on_sshfs_exit, m);
+        lima_agent_sshfs_watch(m);
         lima_agent_sshfs_check_later(m);
         return TRUE;
 }
@@ -390,8 +405,41 @@ lima_agent_mounts_set_guest_states(LimaAgent *agent, GPtrArray *states, GPtrArra
 }
 
 void
+lima_agent_mount_watch(LimaAgentMount *m)
+{
+        if (m->virtiofsd != NULL && m->virtiofsd_child == NULL)
+                sd_event_add_child(m->agent->event, &m->virtiofsd_child,
+                                   lima_virtiofsd_pid(m->virtiofsd), WEXITED,
+                                   lima_agent_on_virtiofsd_exit, m);
+        if (m->sshfs != NULL && m->ssh_child == NULL)
+                lima_agent_sshfs_watch(m);
+}
+
+void
+lima_agent_mount_unwatch(LimaAgentMount *m)
+{
+        lima_agent_sshfs_drop_watches(m);
+        lima_agent_sshfs_cancel_check(m);
+        m->virtiofsd_child = sd_event_source_disable_unref(m->virtiofsd_child);
+}
+
+void
+lima_agent_mount_free(LimaAgentMount *m)
+{
+        if (m == NULL)
+                return;
+        lima_agent_mount_unwatch(m);
+        g_clear_pointer(&m->sshfs, lima_sshfs_session_free);
+        g_clear_pointer(&m->virtiofsd, lima_virtiofsd_free);
+        g_free(m->state);
+        g_free(m->error);
+        g_free(m);
+}
+
+void
 lima_agent_mounts_stop(LimaAgent *agent)
 {
+        lima_agent_hotplug_stop(agent);
         for (guint i = 0; i < agent->mounts->len; i++) {
                 LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
                 lima_agent_sshfs_drop_watches(m);

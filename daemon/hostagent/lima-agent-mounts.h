@@ -21,6 +21,16 @@ void lima_agent_mounts_set_guest_states(LimaAgent *agent, GPtrArray *states, GPt
 /* Ends every session (umounting in the guest) and every virtiofsd. */
 void lima_agent_mounts_stop(LimaAgent *agent);
 
+/* One mount's parts, for mounts added and removed while running (lima-agent-hotplug.c). */
+void lima_agent_mount_set(LimaAgentMount *m, const gchar *state, const gchar *error);
+/* A reverse-sshfs session for m, its helpers not watched yet. */
+gboolean lima_agent_mount_start_sshfs(LimaAgentMount *m, GError **error);
+/* Watches m's virtiofsd or session helpers: one that dies fails or reconnects the mount. */
+void lima_agent_mount_watch(LimaAgentMount *m);
+void lima_agent_mount_unwatch(LimaAgentMount *m);
+/* Ends m's session (umounting in the guest) or virtiofsd, and frees it. */
+void lima_agent_mount_free(LimaAgentMount *m);
+
 /* lima-hostagent.c: every mount's state is known; report Running or Degraded. */
 void lima_agent_mounts_settled(LimaAgent *agent);
 

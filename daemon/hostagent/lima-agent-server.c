@@ -9,7 +9,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lima-agent-hotplug.h"
 #include "lima-agent.h"
+#include "lima-error.h"
 
 static int
 lima_agent_get_property(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -61,6 +63,49 @@ lima_agent_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
         return 1;
 }
 
+/* The one place an agent GError becomes a named error for limad to pass on. */
+static int
+lima_agent_error_to_bus(const GError *error, sd_bus_error *ret_error)
+{
+        const gchar *name = "io.lima.lima1.Error.Failed";
+        if (g_error_matches(error, LIMA_ERROR, LIMA_ERROR_UNSUPPORTED))
+                name = "io.lima.lima1.Error.Unsupported";
+        else if (g_error_matches(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG) ||
+                 g_error_matches(error, LIMA_ERROR, LIMA_ERROR_INVALID_YAML))
+                name = "io.lima.lima1.Error.InvalidConfig";
+        else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+                name = "io.lima.lima1.Error.InvalidArgument";
+        else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_BUSY))
+                name = "io.lima.lima1.Error.Busy";
+        return sd_bus_error_set(ret_error, name, error->message);
+}
+
+static int
+lima_agent_method_add_mount(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        g_autoptr(GError) error = NULL;
+        const char *config = NULL, *mount_point = NULL;
+        int r = sd_bus_message_read(m, "ss", &config, &mount_point);
+        if (r < 0)
+                return r;
+        if (!lima_agent_hotplug_add(userdata, m, config, mount_point, &error))
+                return lima_agent_error_to_bus(error, ret_error);
+        return 1;
+}
+
+static int
+lima_agent_method_remove_mount(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        g_autoptr(GError) error = NULL;
+        const char *mount_point = NULL;
+        int r = sd_bus_message_read(m, "s", &mount_point);
+        if (r < 0)
+                return r;
+        if (!lima_agent_hotplug_remove(userdata, m, mount_point, &error))
+                return lima_agent_error_to_bus(error, ret_error);
+        return 1;
+}
+
 #define AGENT_PROP(name, sig)                                                                      \
         SD_BUS_PROPERTY(name, sig, lima_agent_get_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 
@@ -68,6 +113,11 @@ static const sd_bus_vtable lima_agent_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("b", force), SD_BUS_NO_RESULT,
                                 lima_agent_method_stop, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddMount", SD_BUS_ARGS("s", config, "s", mountPoint),
+                                SD_BUS_NO_RESULT, lima_agent_method_add_mount,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveMount", SD_BUS_ARGS("s", mountPoint), SD_BUS_NO_RESULT,
+                                lima_agent_method_remove_mount, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Progress", SD_BUS_ARGS("s", stage, "d", fraction, "s", message),
                                 0),
         AGENT_PROP("Status", "s"),

@@ -37,6 +37,8 @@ typedef struct {
         gint64 sshfs_started;         /* monotonic µs */
         pid_t check_pid;              /* ssh … mountpoint -q, while one runs */
         sd_event_source *check_child;
+        gint port;    /* virtiofs: the index of the root port its device sits on */
+        gboolean hot; /* added while running, not from the config at start */
 } LimaAgentMount;
 
 struct _LimaAgent {
@@ -75,6 +77,7 @@ struct _LimaAgent {
         gboolean guest_lost;    /* its connection ended; waiting for it to come back */
         LimaGuestLink *guest_link; /* ga.sock, once QEMU runs */
         LimaMountInotify *inotify; /* mountInotify, once Running */
+        guint pcie_ports;        /* root ports QEMU has for virtiofs devices */
 };
 
 /* lima-agent-server.c: the HostAgent interface on ha.sock. */

@@ -165,6 +165,20 @@ static const gchar lima_cidata_mount_script_head[] =
     "}\n"
     "\n";
 
+/* virtiofs mounts added while the instance runs stay plugged in QEMU across a guest reboot,
+ * but this seed cannot change while it runs: the host agent keeps their list on the guest's
+ * disk (tag, options, mount point, tab-separated) and this mounts them again. A list left
+ * from an earlier run is harmless: its mounts are in lima.yaml now (mounted above) or their
+ * devices are gone. */
+static const gchar lima_cidata_runtime_mounts[] =
+    "if [ -r " LIMA_CIDATA_RUNTIME_MOUNTS " ]; then\n"
+    "\tmodprobe virtiofs 2>/dev/null || :\n"
+    "\twhile IFS='\t' read -r tag options mount_point || [ -n \"$tag\" ]; do\n"
+    "\t\t[ -n \"$tag\" ] || continue\n"
+    "\t\tlima_mount virtiofs \"$tag\" \"$options\" \"$mount_point\" || :\n"
+    "\tdone < " LIMA_CIDATA_RUNTIME_MOUNTS "\n"
+    "fi\n";
+
 gchar *
 lima_cidata_hostname(const gchar *instance_name)
 {
@@ -535,6 +549,8 @@ lima_cidata_mount_script(const LimaCidataPlan *plan, GError **error)
                                                q_tag, q_options, mount_point);
                 }
         }
+        if (g_str_equal(type, "virtiofs"))
+                g_string_append(out, lima_cidata_runtime_mounts);
         g_string_append(out, "exit \"$CODE\"\n");
         return g_string_free(g_steal_pointer(&out), FALSE);
 }

@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 #define LIMA_CIDATA_LABEL "cidata"
 /* Where the per-boot hook mounts the seed in the guest. */
 #define LIMA_CIDATA_GUEST_MOUNT "/mnt/lima-cidata"
+/* In the guest: virtiofs mounts added while running, remounted by the boot script. */
+#define LIMA_CIDATA_RUNTIME_MOUNTS "/var/lib/lima-runtime-mounts"
 /* The virtio-serial port name QEMU gives the guest agent's channel. */
 #define LIMA_CIDATA_GUESTAGENT_PORT "io.lima.guestagent"
 

@@ -25,6 +25,7 @@
 #include "lima-paths.h"
 #include "lima-pidfile.h"
 #include "lima-qemu-argv.h"
+#include "lima-qemu-hotplug.h"
 #include "lima-qmp.h"
 #include "lima-ssh-config.h"
 #include "lima-ssh-keys.h"
@@ -521,11 +522,13 @@ lima_agent_setup(LimaAgent *agent, GError **error)
         ssh.control_path = agent->ssh_control_path;
         if (!lima_ssh_config_write(&ssh, ssh_config, error))
                 return FALSE;
+        agent->pcie_ports = lima_qemu_pcie_port_count(agent->cfg);
         for (guint i = 0; i < agent->cfg->mounts->len; i++) {
                 LimaAgentMount *m = g_new0(LimaAgentMount, 1);
                 m->agent = agent;
                 m->mount = g_ptr_array_index(agent->cfg->mounts, i);
                 m->state = g_strdup("pending");
+                m->port = (gint)i; /* virtiofs: as the argv plugs them */
                 g_ptr_array_add(agent->mounts, m);
         }
         if (print_qemu_argv)
@@ -553,14 +556,6 @@ lima_agent_print_qemu_argv(LimaAgent *agent)
         for (guint i = 0; g_ptr_array_index(argv, i) != NULL; i++)
                 g_print("%s\n", (const gchar *)g_ptr_array_index(argv, i));
         return 0;
-}
-
-static void
-lima_agent_mount_free(LimaAgentMount *m)
-{
-        g_free(m->state);
-        g_free(m->error);
-        g_free(m);
 }
 
 static void

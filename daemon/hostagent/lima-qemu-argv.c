@@ -8,6 +8,7 @@
 #include "lima-error.h"
 #include "lima-safe-path.h"
 #include "lima-guest-protocol.h"
+#include "lima-qemu-hotplug.h"
 #include "lima-size.h"
 
 #define MIB (1024ull * 1024ull)
@@ -352,7 +353,18 @@ lima_qemu_add_virtiofs(GPtrArray *argv, const LimaQemuPlan *plan, guint64 memory
                        GError **error)
 {
         const LimaConfig *cfg = plan->config;
+        guint ports = lima_qemu_pcie_port_count(cfg);
 
+        /* Every virtiofs device sits behind a root port of its own, so any of them can be
+         * unplugged at runtime (a device on pcie.0 itself cannot), and the spare ports take
+         * mounts added while running. io-reserve=0: virtio devices on PCIe use no I/O BARs,
+         * and the 64 KiB I/O space would run out after a dozen ports reserving 4 KiB each. */
+        for (guint i = 0; i < ports; i++) {
+                g_autofree gchar *id = lima_qemu_pcie_port_id(i);
+                lima_qemu_argv_add(
+                    argv, "-device",
+                    g_strdup_printf("pcie-root-port,id=%s,chassis=%u,io-reserve=0", id, i + 1));
+        }
         for (guint i = 0; i < cfg->mounts->len; i++) {
                 const LimaMount *m = g_ptr_array_index(cfg->mounts, i);
                 gint64 queue = m->virtiofs_queue_size.set ? m->virtiofs_queue_size.value
@@ -360,6 +372,9 @@ lima_qemu_add_virtiofs(GPtrArray *argv, const LimaQemuPlan *plan, guint64 memory
                 g_autofree gchar *sock = NULL;
                 g_autofree gchar *sock_esc = NULL;
                 g_autofree gchar *tag = NULL;
+                g_autofree gchar *chr_id = NULL;
+                g_autofree gchar *dev_id = NULL;
+                g_autofree gchar *port_id = lima_qemu_pcie_port_id(i);
 
                 if (!lima_qemu_check_mount(m, i, error))
                         return FALSE;
@@ -383,12 +398,15 @@ lima_qemu_add_virtiofs(GPtrArray *argv, const LimaQemuPlan *plan, guint64 memory
                         return FALSE;
                 sock_esc = lima_qemu_opt_escape(sock);
                 tag = lima_qemu_opt_escape(m->tag);
+                /* Ids from the tag, so the agent can name them to unplug. */
+                chr_id = lima_qemu_virtiofs_chardev_id(m);
+                dev_id = lima_qemu_virtiofs_device_id(m);
                 lima_qemu_argv_add(argv, "-chardev",
-                                   g_strdup_printf("socket,id=vfs%u,path=%s", i, sock_esc));
+                                   g_strdup_printf("socket,id=%s,path=%s", chr_id, sock_esc));
                 lima_qemu_argv_add(argv, "-device",
                                    g_strdup_printf("vhost-user-fs-pci,queue-size=%" G_GINT64_FORMAT
-                                                   ",chardev=vfs%u,tag=%s",
-                                                   queue, i, tag));
+                                                   ",chardev=%s,tag=%s,id=%s,bus=%s",
+                                                   queue, chr_id, tag, dev_id, port_id));
         }
         /* vhost-user needs guest RAM virtiofsd can map: shared memfd, as big as -m. */
         lima_qemu_argv_add(argv, "-object",
@@ -405,12 +423,14 @@ lima_qemu_add_mounts(GPtrArray *argv, const LimaQemuPlan *plan, guint64 memory_m
         const LimaConfig *cfg = plan->config;
         const gchar *type = cfg->mount_type.value;
 
+        /* A virtiofs instance without mounts still gets shared memory and spare ports, so
+         * mounts can be added while it runs. */
+        if (g_strcmp0(type, "virtiofs") == 0)
+                return lima_qemu_add_virtiofs(argv, plan, memory_mib, error);
         if (cfg->mounts == NULL || cfg->mounts->len == 0)
                 return TRUE;
         if (g_strcmp0(type, "9p") == 0)
                 return lima_qemu_add_9p(argv, cfg, error);
-        if (g_strcmp0(type, "virtiofs") == 0)
-                return lima_qemu_add_virtiofs(argv, plan, memory_mib, error);
         /* The host agent serves these over SSH; QEMU has nothing to add. */
         if (g_strcmp0(type, "reverse-sshfs") == 0)
                 return TRUE;

@@ -16,7 +16,11 @@ struct _LimaQmp {
         gint64 timeout_us;
         guint next_id;
         guint version[3];
+        GQueue events; /* JsonObject*: events read while waiting for replies, oldest first */
 };
+
+/* Events nobody waits for are dropped beyond this. */
+#define LIMA_QMP_MAX_EVENTS 64
 
 G_DEFINE_QUARK(lima - qmp - error - quark, lima_qmp_error)
 
@@ -29,6 +33,7 @@ lima_qmp_free(LimaQmp *qmp)
                 g_socket_close(qmp->socket, NULL);
         g_clear_object(&qmp->socket);
         g_string_free(qmp->inbuf, TRUE);
+        g_queue_clear_full(&qmp->events, (GDestroyNotify)json_object_unref);
         g_free(qmp->path);
         g_free(qmp);
 }
@@ -290,9 +295,12 @@ lima_qmp_execute(LimaQmp *qmp, const gchar *command, JsonObject *arguments, GErr
                 if (msg == NULL)
                         return NULL;
                 if (json_object_has_member(msg, "event")) {
-                        g_debug("QMP event %s skipped while waiting for %s",
+                        g_debug("QMP event %s kept while waiting for %s",
                                 json_object_get_string_member_with_default(msg, "event", "?"),
                                 command);
+                        g_queue_push_tail(&qmp->events, g_steal_pointer(&msg));
+                        if (g_queue_get_length(&qmp->events) > LIMA_QMP_MAX_EVENTS)
+                                json_object_unref(g_queue_pop_head(&qmp->events));
                         continue;
                 }
                 /* A reply to an earlier command that timed out is not ours. */
@@ -357,4 +365,47 @@ lima_qmp_quit(LimaQmp *qmp, GError **error)
                 return TRUE;
         g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
+}
+
+static gboolean
+lima_qmp_event_matches(JsonObject *msg, const gchar *event, const gchar *key, const gchar *value)
+{
+        JsonObject *data;
+        if (g_strcmp0(json_object_get_string_member_with_default(msg, "event", NULL), event) != 0)
+                return FALSE;
+        if (key == NULL)
+                return TRUE;
+        data = lima_qmp_object_member(msg, "data");
+        return data != NULL &&
+               g_strcmp0(json_object_get_string_member_with_default(data, key, NULL), value) == 0;
+}
+
+gboolean
+lima_qmp_wait_event(LimaQmp *qmp, const gchar *event, const gchar *key, const gchar *value,
+                    guint timeout_ms, GError **error)
+{
+        gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
+
+        for (GList *l = qmp->events.head; l != NULL; l = l->next) {
+                if (lima_qmp_event_matches(l->data, event, key, value)) {
+                        json_object_unref(l->data);
+                        g_queue_delete_link(&qmp->events, l);
+                        return TRUE;
+                }
+        }
+        for (;;) {
+                g_autoptr(GError) local = NULL;
+                g_autoptr(JsonObject) msg = lima_qmp_read_message(qmp, deadline, &local);
+                if (msg == NULL) {
+                        if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+                                g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                            _("no %s from QEMU within %u s"), event,
+                                            timeout_ms / 1000);
+                        else
+                                g_propagate_error(error, g_steal_pointer(&local));
+                        return FALSE;
+                }
+                if (lima_qmp_event_matches(msg, event, key, value))
+                        return TRUE;
+        }
 }

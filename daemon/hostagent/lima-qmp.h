@@ -1,6 +1,7 @@
 /*
  * A small, blocking QMP client: one command at a time over QEMU's unix socket, each bounded by
- * a timeout. Asynchronous events that arrive while a reply is awaited are skipped.
+ * a timeout. Asynchronous events that arrive while a reply is awaited are kept for
+ * lima_qmp_wait_event().
  */
 #pragma once
 
@@ -38,6 +39,11 @@ void lima_qmp_get_version(LimaQmp *qmp, guint *major, guint *minor, guint *micro
  * error (LIMA_QMP_ERROR with QMP's "desc" for a failed command). */
 JsonNode *lima_qmp_execute(LimaQmp *qmp, const gchar *command, JsonObject *arguments,
                            GError **error);
+
+/* Waits for event (whose data[key] is value, unless key is NULL), also among the events
+ * that arrived while earlier commands waited for their replies. */
+gboolean lima_qmp_wait_event(LimaQmp *qmp, const gchar *event, const gchar *key, const gchar *value,
+                             guint timeout_ms, GError **error);
 
 /* Asks the guest to power off (ACPI); returns once QEMU accepted the request. */
 gboolean lima_qmp_system_powerdown(LimaQmp *qmp, GError **error);

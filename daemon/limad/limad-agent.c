@@ -381,3 +381,40 @@ limad_agent_request_stop(LimadInstance *inst, gboolean force, GError **error)
         }
         return TRUE;
 }
+
+gboolean
+limad_agent_call_mount(LimadInstance *inst, const gchar *config, const gchar *mount_point,
+                       sd_bus_message_handler_t callback, gpointer userdata,
+                       sd_bus_destroy_t destroy, GError **error)
+{
+        g_autoptr(sd_bus_message) call = NULL;
+        sd_bus_slot *slot = NULL;
+        int r;
+
+        if (inst->link == NULL) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_NOT_RUNNING,
+                            _("instance \"%s\" has no running host agent"), inst->name);
+                return FALSE;
+        }
+        r = sd_bus_message_new_method_call(inst->link->bus, &call, NULL, LIMAD_AGENT_PATH,
+                                           LIMAD_AGENT_IFACE,
+                                           config != NULL ? "AddMount" : "RemoveMount");
+        if (r >= 0)
+                r = config != NULL ? sd_bus_message_append(call, "ss", config, mount_point)
+                                   : sd_bus_message_append(call, "s", mount_point);
+        if (r >= 0)
+                r = sd_bus_call_async(inst->link->bus, &slot, call, callback, userdata,
+                                      LIMAD_AGENT_MOUNT_TIMEOUT_USEC);
+        if (r < 0) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                            _("cannot ask the host agent to change a mount: %s"), g_strerror(-r));
+                return FALSE;
+        }
+        if (slot == NULL) /* no callback: the reply is not wanted */
+                return TRUE;
+        /* The slot lives with the link: destroy runs after the reply, or when the link goes. */
+        sd_bus_slot_set_destroy_callback(slot, destroy);
+        sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return TRUE;
+}

@@ -20,4 +20,14 @@ void limad_agent_link_free(LimadAgentLink *link);
 /* Asks the agent to stop; the instance learns it stopped when the link drops. */
 gboolean limad_agent_request_stop(LimadInstance *inst, gboolean force, GError **error);
 
+/* Hotplug under TCG: a guest that takes its time to mount, or releases a device slowly. */
+#define LIMAD_AGENT_MOUNT_TIMEOUT_USEC (180 * G_USEC_PER_SEC)
+
+/* HostAgent.AddMount(config, mount_point), or RemoveMount(mount_point) when config is NULL.
+ * callback gets the reply (an error reply too); destroy(userdata) runs once the call is over,
+ * answered or not (the link went away). */
+gboolean limad_agent_call_mount(LimadInstance *inst, const gchar *config, const gchar *mount_point,
+                                sd_bus_message_handler_t callback, gpointer userdata,
+                                sd_bus_destroy_t destroy, GError **error);
+
 G_END_DECLS

@@ -535,6 +535,12 @@ const sd_bus_vtable limad_instance_vtable[] = {
                                 limad_instance_method_set_config, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", yaml),
                                 limad_instance_method_get_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS(
+            "AddMount",
+            SD_BUS_ARGS("s", location, "s", mountPoint, "b", writable, "a{sv}", options),
+            SD_BUS_NO_RESULT, limad_instance_method_add_mount, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveMount", SD_BUS_ARGS("s", mountPoint), SD_BUS_NO_RESULT,
+                                limad_instance_method_remove_mount, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Progress", SD_BUS_ARGS("s", stage, "d", fraction, "s", message),
                                 0),
         PROP("Name", "s"),

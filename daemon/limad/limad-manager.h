@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 typedef struct _LimadManager LimadManager;
 typedef struct _LimadInstance LimadInstance;
 typedef struct _LimadAgentLink LimadAgentLink;
+typedef struct _LimadMountOp LimadMountOp;
 
 struct _LimadManager {
         sd_event *event;
@@ -49,6 +50,7 @@ struct _LimadInstance {
         gint64 connect_deadline;
         GPtrArray *pending_stops;   /* sd_bus_message*: replied when the agent is gone */
         GPtrArray *pending_deletes; /* sd_bus_message* */
+        LimadMountOp *mount_op;     /* an AddMount/RemoveMount the agent is working on */
 };
 
 LimadManager *limad_manager_new(sd_event *event, sd_bus *bus, const gchar *lima_home,
@@ -71,6 +73,10 @@ void limad_instance_agent_gone(LimadInstance *inst);
 /* The last lines the agent wrote to ha.stderr.log, or NULL. */
 gchar *limad_instance_agent_log_tail(LimadInstance *inst);
 extern const sd_bus_vtable limad_instance_vtable[];
+
+/* limad-instance-mounts.c: Instance.AddMount and RemoveMount. */
+int limad_instance_method_add_mount(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
+int limad_instance_method_remove_mount(sd_bus_message *m, void *userdata, sd_bus_error *ret_error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LimadInstance, limad_instance_unref)
 

@@ -204,6 +204,35 @@ limad_store_delete(LimadManager *manager, LimadInstance *inst, GError **error)
         return limad_store_rm_rf(trash, error);
 }
 
+/* Writes composed as lima.yaml and reloads the config from it. Mounts follows the config
+ * only when stopped: while running, the agent reports them. */
+static gboolean
+limad_store_save(LimadManager *manager, LimadInstance *inst, const gchar *composed,
+                 gboolean running, GError **error)
+{
+        LimadInstance *fresh;
+
+        if (!limad_store_write(inst->dir, LIMA_FILE_CONFIG, composed, error))
+                return FALSE;
+        /* Reload so every property follows the new config. */
+        fresh = limad_instance_load(manager, inst->name);
+        lima_config_free(inst->cfg);
+        inst->cfg = g_steal_pointer(&fresh->cfg);
+        if (!running) {
+                g_ptr_array_set_size(inst->errors, 0);
+                g_ptr_array_set_size(inst->mounts, 0);
+                g_ptr_array_extend_and_steal(inst->mounts, g_steal_pointer(&fresh->mounts));
+                fresh->mounts = g_ptr_array_new();
+        }
+        limad_instance_unref(fresh);
+        if (running)
+                limad_instance_emit_changed(inst, "VMType", "Arch", "CPUs", "Memory", "Disk", NULL);
+        else
+                limad_instance_emit_changed(inst, "VMType", "Arch", "CPUs", "Memory", "Disk",
+                                            "Mounts", "Errors", NULL);
+        return TRUE;
+}
+
 gboolean
 limad_store_set_config(LimadManager *manager, LimadInstance *inst, const gchar *yaml,
                        GError **error)
@@ -211,22 +240,15 @@ limad_store_set_config(LimadManager *manager, LimadInstance *inst, const gchar *
         g_autofree gchar *composed = NULL;
         g_autofree gchar *filled =
             limad_store_validate(manager, inst->name, yaml, NULL, NULL, &composed, error);
-        LimadInstance *fresh;
 
         if (filled == NULL)
                 return FALSE;
-        if (!limad_store_write(inst->dir, LIMA_FILE_CONFIG, composed, error))
-                return FALSE;
-        /* Reload so every property follows the new config. */
-        fresh = limad_instance_load(manager, inst->name);
-        lima_config_free(inst->cfg);
-        inst->cfg = g_steal_pointer(&fresh->cfg);
-        g_ptr_array_set_size(inst->errors, 0);
-        g_ptr_array_set_size(inst->mounts, 0);
-        g_ptr_array_extend_and_steal(inst->mounts, g_steal_pointer(&fresh->mounts));
-        fresh->mounts = g_ptr_array_new();
-        limad_instance_unref(fresh);
-        limad_instance_emit_changed(inst, "VMType", "Arch", "CPUs", "Memory", "Disk", "Mounts",
-                                    "Errors", NULL);
-        return TRUE;
+        return limad_store_save(manager, inst, composed, FALSE, error);
+}
+
+gboolean
+limad_store_save_running_config(LimadManager *manager, LimadInstance *inst, const gchar *composed,
+                                GError **error)
+{
+        return limad_store_save(manager, inst, composed, TRUE, error);
 }

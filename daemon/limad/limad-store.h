@@ -16,6 +16,10 @@ LimadInstance *limad_store_create(LimadManager *manager, const gchar *name, cons
 gboolean limad_store_delete(LimadManager *manager, LimadInstance *inst, GError **error);
 gboolean limad_store_set_config(LimadManager *manager, LimadInstance *inst, const gchar *yaml,
                                 GError **error);
+/* Saves composed (validated already) as lima.yaml of a running instance: the config
+ * follows, Mounts stays what the agent reports. */
+gboolean limad_store_save_running_config(LimadManager *manager, LimadInstance *inst,
+                                         const gchar *composed, GError **error);
 /* Pid files and sockets a dead agent left behind. */
 void limad_store_remove_runtime_files(LimadInstance *inst);
 /* Composes and validates yaml like create; returns the filled YAML. */

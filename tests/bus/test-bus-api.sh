@@ -32,6 +32,19 @@ expect_error() { # NAME ERROR-NAME-OR-TEXT busctl-call-args...
         busctl --user get-property io.lima.lima1 /io/lima/lima1 io.lima.lima1.Manager Version \
                 >/dev/null 2>&1 || not_ok "limad died after: $name"
 }
+# gdbus, unlike busctl, prints the error's name: for checks that it is the right one.
+expect_error_name() { # NAME ERROR-NAME OBJECT-PATH METHOD gdbus-args...
+        local name=$1 want=$2 path=$3 method=$4 out
+        shift 4
+        if out=$(gdbus call --session --dest io.lima.lima1 --object-path "$path" \
+                --method "$method" "$@" 2>&1); then
+                not_ok "$name: succeeded: $out"
+        elif [[ "$out" == *"GDBus.Error:$want:"* ]]; then
+                ok "$name"
+        else
+                not_ok "$name: wanted $want in: $out"
+        fi
+}
 expect_ok() { # NAME busctl-call-args...
         local name=$1 out
         shift
@@ -39,6 +52,75 @@ expect_ok() { # NAME busctl-call-args...
 }
 
 images='images: [{location: /nonexistent/limad-test.qcow2, arch: x86_64}]'
+
+# AddMount/RemoveMount on a stopped instance: bad input gets a named error and leaves
+# lima.yaml alone; good input edits lima.yaml (keeping the user's keys) and Mounts.
+mount_tests() {
+        local I=("$@") yaml="$LIMA_HOME/dev/lima.yaml" before out share="$work/share dir"
+        mkdir -p "$share"
+        expect_ok "SetConfig with a key of the user's own" "${I[@]}" SetConfig s "$images
+cpus: 2
+x-note: kept by mount add"
+        before=$(sha256sum "$yaml")
+        expect_error_name "AddMount refuses a relative location with InvalidArgument" \
+                io.lima.lima1.Error.InvalidArgument "${I[1]}" io.lima.lima1.Instance.AddMount \
+                rel/dir /mnt/x false "{}"
+        expect_error "AddMount says what is wrong with it" "must be an absolute host path" \
+                "${I[@]}" AddMount 'ssba{sv}' rel/dir /mnt/x false 0
+        expect_error "AddMount refuses a relative mount point" "must be an absolute path" \
+                "${I[@]}" AddMount 'ssba{sv}' "$share" mnt/x false 0
+        expect_error "AddMount refuses a missing location" \
+                "\"/nonexistent/limad-share\" is not an existing directory" \
+                "${I[@]}" AddMount 'ssba{sv}' /nonexistent/limad-share /mnt/x false 0
+        expect_error_name "AddMount refuses what lima.yaml's rules refuse with InvalidConfig" \
+                io.lima.lima1.Error.InvalidConfig "${I[1]}" io.lima.lima1.Instance.AddMount \
+                "$share" /etc false "{}"
+        expect_error "AddMount refuses a system mount point" "must not be a system path" \
+                "${I[@]}" AddMount 'ssba{sv}' "$share" /etc false 0
+        expect_error "AddMount refuses an unknown option" "unknown option \"frob\"" \
+                "${I[@]}" AddMount 'ssba{sv}' "$share" /mnt/x false 1 frob b true
+        expect_error "AddMount refuses an unknown type" "is not one of reverse-sshfs" \
+                "${I[@]}" AddMount 'ssba{sv}' "$share" /mnt/x false 1 type s nfs
+        expect_error "AddMount refuses a type other than the instance's mountType" \
+                "one mountType for all mounts" \
+                "${I[@]}" AddMount 'ssba{sv}' "$share" /mnt/x false 1 type s virtiofs
+        if [ "$(id -u)" -ne 0 ]; then
+                mkdir -p "$work/ro"
+                chmod 0555 "$work/ro"
+                expect_error "AddMount refuses a writable mount of a read-only folder" \
+                        "is not writable by you" \
+                        "${I[@]}" AddMount 'ssba{sv}' "$work/ro" /mnt/ro true 0
+        fi
+        expect_error "RemoveMount refuses a mount point it does not have" \
+                "has no mount at /mnt/nothing" "${I[@]}" RemoveMount s /mnt/nothing
+        expect_error_name "RemoveMount says so with InvalidArgument" \
+                io.lima.lima1.Error.InvalidArgument "${I[1]}" \
+                io.lima.lima1.Instance.RemoveMount /mnt/nothing
+        expect_error "RemoveMount refuses a relative mount point" "must be an absolute path" \
+                "${I[@]}" RemoveMount s mnt/x
+        [ "$(sha256sum "$yaml")" = "$before" ] && ok "the refusals left lima.yaml as it was" ||
+                not_ok "a refusal changed lima.yaml: $(cat "$yaml")"
+
+        expect_ok "AddMount on a stopped instance edits lima.yaml" \
+                "${I[@]}" AddMount 'ssba{sv}' "$share" /mnt/share true 0
+        if grep -q "location: $share" "$yaml" && grep -q "mountPoint: /mnt/share" "$yaml" &&
+                grep -q "x-note: kept by mount add" "$yaml"; then
+                ok "lima.yaml has the mount, and still the user's key"
+        else
+                not_ok "lima.yaml after AddMount: $(cat "$yaml")"
+        fi
+        out=$(busctl --user get-property "${I[@]}" Mounts 2>&1)
+        case "$out" in *"$share"*'"/mnt/share"'*'"pending"'*"lima-"*) ok "Mounts shows it, pending, with its tag" ;;
+        *) not_ok "Mounts after AddMount: $out" ;; esac
+        expect_error "AddMount refuses a mount point that is taken" "already has a mount at /mnt/share" \
+                "${I[@]}" AddMount 'ssba{sv}' /tmp /mnt/share/ false 0
+        expect_ok "RemoveMount on a stopped instance edits lima.yaml" \
+                "${I[@]}" RemoveMount s /mnt/share
+        ! grep -q "/mnt/share" "$yaml" && grep -q "x-note" "$yaml" && ok "the mount is gone from lima.yaml" ||
+                not_ok "lima.yaml after RemoveMount: $(cat "$yaml")"
+        out=$(busctl --user get-property "${I[@]}" Mounts 2>&1)
+        [ "$out" = "a(sssbsa{sv}) 0" ] && ok "Mounts is empty again" || not_ok "Mounts: $out"
+}
 
 if out=$(busctl --user get-property "${M[@]}" Version 2>&1); then
         ok "Version is readable (D-Bus activation started limad)"
@@ -163,6 +245,7 @@ out=$("$limactl" edit nosuch --cpus 2 2>&1)
 out=$("$limactl" edit dev --cpus 0 2>&1)
 [ $? -eq 2 ] && [[ "$out" == *"--cpus"* ]] && ok "edit refuses --cpus 0 as bad usage" ||
         not_ok "edit --cpus 0: $out"
+mount_tests "${I[@]}"
 expect_ok "Start returns once the agent is launched" "${I[@]}" Start 'a{sv}' 0
 for _ in $(seq 100); do
         s=$(busctl --user get-property "${I[@]}" Status 2>&1)

@@ -318,6 +318,34 @@ test_cidata_mount_script_virtiofs_and_sshfs(void)
                         "chown\talice\t/mnt/it's $HOME \\ `x` \"q\"\n");
 }
 
+/* virtiofs mounts added while running come back after a guest reboot from the list the
+ * host agent keeps on the guest's disk (here a file of the test's own). */
+static void
+test_cidata_mount_script_runtime_mounts(void)
+{
+        g_autoptr(TestTmpdir) root = test_tmpdir_new();
+        g_autoptr(LimaConfig) vfs = test_mounts_config(root, "virtiofs");
+        LimaCidataPlan plan = test_plan(vfs, "dev", test_keys);
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *script = lima_cidata_mount_script(&plan, &error);
+        g_autofree gchar *list = g_build_filename(root, "runtime-mounts", NULL);
+        g_autoptr(GString) edited = NULL;
+        g_autofree gchar *log = NULL;
+
+        g_assert_no_error(error);
+        g_assert_nonnull(strstr(script, LIMA_CIDATA_RUNTIME_MOUNTS));
+        edited = g_string_new(script);
+        g_string_replace(edited, LIMA_CIDATA_RUNTIME_MOUNTS, list, 0);
+        /* A blank line is skipped; the last line has no newline, as the agent writes none. */
+        g_file_set_contents(list, "lima-aaa\trw\t/mnt/hot one\n\nlima-bbb\tro\t/mnt/hot2", -1,
+                            &error);
+        g_assert_no_error(error);
+        log = test_run_with_stubs(edited->str, root);
+        g_assert_nonnull(strstr(log, "mount\t-t\tvirtiofs\t-o\trw\tlima-aaa\t/mnt/hot one\n"));
+        g_assert_nonnull(strstr(log, "mount\t-t\tvirtiofs\t-o\tro\tlima-bbb\t/mnt/hot2\n"));
+        g_assert_null(strstr(log, "mount\t-t\tvirtiofs\t-o\t\t"));
+}
+
 static void
 test_cidata_lima_env(void)
 {
@@ -479,6 +507,8 @@ main(int argc, char **argv)
                         test_cidata_mount_script_9p_round_trips_through_sh);
         g_test_add_func("/cidata/mount-script/virtiofs-and-sshfs",
                         test_cidata_mount_script_virtiofs_and_sshfs);
+        g_test_add_func("/cidata/mount-script/runtime-mounts",
+                        test_cidata_mount_script_runtime_mounts);
         g_test_add_func("/cidata/lima-env", test_cidata_lima_env);
         g_test_add_func("/cidata/provision-env-and-params", test_cidata_provision_env_and_params);
         g_test_add_func("/cidata/provision-unsupported-mode",

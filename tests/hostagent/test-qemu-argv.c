@@ -6,6 +6,7 @@
 #include "lima-error.h"
 #include "lima-mount-tag.h"
 #include "lima-qemu-argv.h"
+#include "lima-qemu-hotplug.h"
 #include "lima-qmp.h"
 #include "test-qemu-util.h"
 
@@ -188,21 +189,43 @@ test_virtiofs(void)
         g_autofree gchar *tag_ro = lima_mount_tag("/srv/ro", "/srv/ro");
         g_autofree gchar *tag_rw = lima_mount_tag("/srv/rw", "/srv/rw");
         g_autofree gchar *chr_ro =
-            g_strdup_printf("socket,id=vfs0,path=" TEST_DIR "/virtiofsd-%s.sock", tag_ro);
-        g_autofree gchar *dev_ro =
-            g_strdup_printf("vhost-user-fs-pci,queue-size=1024,chardev=vfs0,tag=%s", tag_ro);
-        g_autofree gchar *dev_rw =
-            g_strdup_printf("vhost-user-fs-pci,queue-size=256,chardev=vfs1,tag=%s", tag_rw);
+            g_strdup_printf("socket,id=chr-%s,path=" TEST_DIR "/virtiofsd-%s.sock", tag_ro, tag_ro);
+        g_autofree gchar *dev_ro = g_strdup_printf(
+            "vhost-user-fs-pci,queue-size=1024,chardev=chr-%s,tag=%s,id=fs-%s,bus=lima-port0",
+            tag_ro, tag_ro, tag_ro);
+        g_autofree gchar *dev_rw = g_strdup_printf(
+            "vhost-user-fs-pci,queue-size=256,chardev=chr-%s,tag=%s,id=fs-%s,bus=lima-port1",
+            tag_rw, tag_rw, tag_rw);
         g_autofree gchar *sock =
             lima_qemu_virtiofsd_socket(plan, g_ptr_array_index(cfg->mounts, 0));
+        g_autofree gchar *chr_prefix = g_strdup_printf("socket,id=chr-%s,path=", tag_ro);
 
         test_assert_pair(argv, "-chardev", chr_ro);
-        g_assert_true(g_str_has_prefix(chr_ro + strlen("socket,id=vfs0,path="), sock));
+        g_assert_true(g_str_has_prefix(chr_ro + strlen(chr_prefix), sock));
         test_assert_pair(argv, "-device", dev_ro);
         test_assert_pair(argv, "-device", dev_rw);
+        /* A root port per mount, then the spares for mounts added while running. */
+        test_assert_pair(argv, "-device", "pcie-root-port,id=lima-port0,chassis=1,io-reserve=0");
+        test_assert_pair(argv, "-device", "pcie-root-port,id=lima-port5,chassis=6,io-reserve=0");
+        g_assert_false(test_has_arg_containing(argv, "lima-port6"));
         test_assert_pair(argv, "-object", "memory-backend-memfd,id=mem,size=2048M,share=on");
         test_assert_pair(argv, "-numa", "node,memdev=mem");
         g_assert_false(test_has_arg_containing(argv, "-fsdev"));
+}
+
+/* No mounts yet: shared memory and spare ports all the same, for mounts added later. */
+static void
+test_virtiofs_without_mounts_can_take_some_later(void)
+{
+        g_autoptr(LimaConfig) cfg = test_qemu_config(TEST_BASE "mountType: virtiofs\n"
+                                                               "mounts: []\n");
+        g_autoptr(LimaQemuPlan) plan = test_plan_new(cfg, TEST_DIR);
+        g_autoptr(GPtrArray) argv = test_build(plan);
+
+        test_assert_pair(argv, "-object", "memory-backend-memfd,id=mem,size=2048M,share=on");
+        test_assert_pair(argv, "-device", "pcie-root-port,id=lima-port3,chassis=4,io-reserve=0");
+        g_assert_false(test_has_arg_containing(argv, "lima-port4"));
+        g_assert_false(test_has_arg_containing(argv, "vhost-user-fs"));
 }
 
 static void
@@ -501,6 +524,31 @@ test_fuse_opt(const gchar *location)
         return g_string_free(out, FALSE);
 }
 
+/* The C virtiofsd serving location on sock, once its socket is there. */
+static GPid
+test_start_virtiofsd(const gchar *virtiofsd, const gchar *sock, const gchar *location)
+{
+        g_autofree gchar *sock_arg = g_strconcat("--socket-path=", sock, NULL);
+        g_autofree gchar *source = test_fuse_opt(location);
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+        GPid pid;
+
+        g_ptr_array_add(argv, (gpointer)virtiofsd);
+        g_ptr_array_add(argv, sock_arg);
+        g_ptr_array_add(argv, (gpointer) "-o");
+        g_ptr_array_add(argv, source);
+        g_ptr_array_add(argv, (gpointer) "-o");
+        g_ptr_array_add(argv, (gpointer) "sandbox=namespace");
+        pid = test_qemu_spawn(argv);
+        while (!g_file_test(sock, G_FILE_TEST_EXISTS)) {
+                g_assert_cmpint(waitpid(pid, NULL, WNOHANG), ==, 0);
+                g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+                g_usleep(20 * 1000);
+        }
+        return pid;
+}
+
 /* vhost-user-fs talks to its backend while QEMU starts, so this needs the C virtiofsd that
  * Debian's QEMU ships, which runs only as root. */
 static void
@@ -519,25 +567,8 @@ test_real_qemu_accepts_virtiofs_argv(void)
         for (guint i = 0; i < inst.cfg->mounts->len; i++) {
                 const LimaMount *m = g_ptr_array_index(inst.cfg->mounts, i);
                 g_autofree gchar *sock = lima_qemu_virtiofsd_socket(inst.plan, m);
-                g_autofree gchar *sock_arg = g_strconcat("--socket-path=", sock, NULL);
-                g_autofree gchar *source = test_fuse_opt(m->location.value);
-                g_autoptr(GPtrArray) argv = g_ptr_array_new();
-                gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-                GPid pid;
-
-                g_ptr_array_add(argv, (gpointer)virtiofsd);
-                g_ptr_array_add(argv, sock_arg);
-                g_ptr_array_add(argv, (gpointer) "-o");
-                g_ptr_array_add(argv, source);
-                g_ptr_array_add(argv, (gpointer) "-o");
-                g_ptr_array_add(argv, (gpointer) "sandbox=namespace");
-                pid = test_qemu_spawn(argv);
+                GPid pid = test_start_virtiofsd(virtiofsd, sock, m->location.value);
                 g_array_append_val(daemons, pid);
-                while (!g_file_test(sock, G_FILE_TEST_EXISTS)) {
-                        g_assert_cmpint(waitpid(pid, NULL, WNOHANG), ==, 0);
-                        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
-                        g_usleep(20 * 1000);
-                }
         }
         real_instance_run_paused(&inst);
         /* Each virtiofsd serves one connection and leaves when QEMU does. */
@@ -549,12 +580,81 @@ test_real_qemu_accepts_virtiofs_argv(void)
         real_instance_clear(&inst);
 }
 
+/* The QMP arguments the agent hot-plugs with, as QEMU 7.2 itself takes them: a virtiofs
+ * instance without mounts gets a device on its first spare port; a second device on the same
+ * port is refused and its chardev taken back out. Root, for the C virtiofsd. */
+static void
+test_real_qemu_hotplugs_virtiofs(void)
+{
+        const gchar *virtiofsd = "/usr/lib/qemu/virtiofsd";
+        RealInstance inst = { 0 };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) argv = NULL;
+        g_autoptr(LimaQmp) qmp = NULL;
+        g_autoptr(LimaMount) hot = lima_mount_new();
+        g_autoptr(LimaMount) second = lima_mount_new();
+        g_autofree gchar *sock = NULL;
+        g_autofree gchar *sock2 = NULL;
+        g_autoptr(JsonNode) chardevs = NULL;
+        g_autofree gchar *chardevs_text = NULL;
+        GPid daemon, daemon2, pid;
+
+        if (getuid() != 0 || !g_file_test(virtiofsd, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip("needs root and /usr/lib/qemu/virtiofsd");
+                return;
+        }
+        if (!real_instance_init(&inst, "virtiofs"))
+                return;
+        g_ptr_array_set_size(inst.cfg->mounts, 0);
+        lima_string_set(&hot->location, inst.share, NULL);
+        lima_string_set(&hot->mount_point, "/mnt/hot", NULL);
+        hot->tag = lima_mount_tag(inst.share, "/mnt/hot");
+        lima_string_set(&second->location, inst.share, NULL);
+        lima_string_set(&second->mount_point, "/mnt/second", NULL);
+        second->tag = lima_mount_tag(inst.share, "/mnt/second");
+        sock = lima_qemu_virtiofsd_socket(inst.plan, hot);
+        sock2 = lima_qemu_virtiofsd_socket(inst.plan, second);
+        daemon = test_start_virtiofsd(virtiofsd, sock, inst.share);
+        daemon2 = test_start_virtiofsd(virtiofsd, sock2, inst.share);
+
+        argv = test_build(inst.plan);
+        g_ptr_array_add(argv, g_strdup("-S"));
+        pid = test_qemu_spawn(argv);
+        qmp = lima_qmp_connect(inst.plan->qmp_sock, 30000, &error);
+        g_assert_no_error(error);
+
+        g_assert_true(lima_qemu_hotplug_virtiofs(qmp, hot, sock, "lima-port0", &error));
+        g_assert_no_error(error);
+        g_assert_false(lima_qemu_hotplug_virtiofs(qmp, second, sock2, "lima-port0", &error));
+        g_assert_nonnull(error);
+        g_test_message("second device on the port: %s", error->message);
+        g_clear_error(&error);
+        chardevs = lima_qmp_execute(qmp, "query-chardev", NULL, &error);
+        g_assert_no_error(error);
+        chardevs_text = json_to_string(chardevs, FALSE);
+        g_assert_nonnull(strstr(chardevs_text, "chr-lima-"));
+        g_assert_null(strstr(chardevs_text, second->tag));
+
+        g_assert_true(lima_qmp_quit(qmp, &error));
+        test_qemu_wait(pid, 10000);
+        g_spawn_close_pid(pid);
+        test_qemu_wait(daemon, 10000);
+        g_spawn_close_pid(daemon);
+        /* The refused one was connected to and let go; it may have left already. */
+        kill(daemon2, SIGTERM);
+        test_qemu_wait(daemon2, 10000);
+        g_spawn_close_pid(daemon2);
+        real_instance_clear(&inst);
+}
+
 int
 main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/qemu-argv/escape", test_escape);
         g_test_add_func("/qemu-argv/common-devices", test_common_devices);
+        g_test_add_func("/qemu-argv/virtiofs-without-mounts-can-take-some-later",
+                        test_virtiofs_without_mounts_can_take_some_later);
         g_test_add_func("/qemu-argv/reverse-sshfs-has-no-fs-devices",
                         test_reverse_sshfs_has_no_fs_devices);
         g_test_add_func("/qemu-argv/9p-ro-and-rw", test_9p_ro_and_rw);
@@ -567,6 +667,7 @@ main(int argc, char **argv)
         g_test_add_func("/qemu-argv/unsupported-arch", test_unsupported_arch);
         g_test_add_func("/qemu-argv/rejects-unsafe-values", test_rejects_unsafe_values);
         g_test_add_func("/qemu-argv/real-qemu-accepts-9p-argv", test_real_qemu_accepts_9p_argv);
+        g_test_add_func("/qemu-argv/real-qemu-hotplugs-virtiofs", test_real_qemu_hotplugs_virtiofs);
         g_test_add_func("/qemu-argv/real-qemu-accepts-virtiofs-argv",
                         test_real_qemu_accepts_virtiofs_argv);
         return g_test_run();

@@ -3,6 +3,7 @@
 #include <glib/gstdio.h>
 
 #include "lima-qemu-argv.h"
+#include "lima-qemu-hotplug.h"
 #include "lima-qmp.h"
 #include "test-qemu-util.h"
 
@@ -12,6 +13,8 @@ typedef struct {
         gchar *dir;
         gchar *path;
         GThread *thread;
+        GAsyncQueue *requests; /* gchar*: every request line, as sent */
+        gchar *last;           /* the request being answered (server thread only) */
 } FakeQmp;
 
 static void
@@ -25,7 +28,7 @@ fake_send(GSocket *conn, const gchar *line)
 
 /* The next request's command and id; FALSE at EOF. */
 static gboolean
-fake_receive(GSocket *conn, GString *buf, gchar **command, gchar **id)
+fake_receive(FakeQmp *fake, GSocket *conn, GString *buf, gchar **command, gchar **id)
 {
         const gchar *newline;
 
@@ -42,6 +45,9 @@ fake_receive(GSocket *conn, GString *buf, gchar **command, gchar **id)
                 JsonObject *request;
 
                 g_string_erase(buf, 0, newline - buf->str + 1);
+                g_async_queue_push(fake->requests, g_strdup(line));
+                g_free(fake->last);
+                fake->last = g_strdup(line);
                 g_assert_true(json_parser_load_from_data(parser, line, -1, NULL));
                 request = json_node_get_object(json_parser_get_root(parser));
                 *command = g_strdup(json_object_get_string_member(request, "execute"));
@@ -62,7 +68,7 @@ fake_qmp_serve(gpointer data)
         g_assert_nonnull(conn);
         fake_send(conn, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 3, \"minor\": 2, "
                         "\"major\": 7}, \"package\": \"fake\"}, \"capabilities\": [\"oob\"]}}");
-        while (fake_receive(conn, buf, &command, &id)) {
+        while (fake_receive(fake, conn, buf, &command, &id)) {
                 g_autofree gchar *owned_command = command;
                 g_autofree gchar *owned_id = id;
                 (void)owned_command; /* only free what fake_receive made */
@@ -84,6 +90,31 @@ fake_qmp_serve(gpointer data)
                 } else if (g_strcmp0(command, "qmp_capabilities") == 0 ||
                            g_strcmp0(command, "system_powerdown") == 0) {
                         reply = g_strdup_printf("{\"return\": {}, \"id\": \"%s\"}", id);
+                } else if (g_strcmp0(command, "chardev-add") == 0 ||
+                           g_strcmp0(command, "chardev-remove") == 0) {
+                        reply = g_strdup_printf("{\"return\": {}, \"id\": \"%s\"}", id);
+                } else if (g_strcmp0(command, "device_add") == 0) {
+                        /* Only port 0 takes a device: the rest fail as a full slot does. */
+                        if (strstr(fake->last, "\"bus\":\"lima-port0\"") != NULL)
+                                reply = g_strdup_printf("{\"return\": {}, \"id\": \"%s\"}", id);
+                        else
+                                reply = g_strdup_printf(
+                                    "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                                    "\"Bus 'lima-port1' does not support hotplugging\"}, "
+                                    "\"id\": \"%s\"}",
+                                    id);
+                } else if (g_strcmp0(command, "device_del") == 0) {
+                        /* The event comes before the reply here: it must not be lost. */
+                        fake_send(conn, "{\"event\": \"DEVICE_DELETED\", \"data\": {\"path\": "
+                                        "\"/machine/peripheral/x/virtio-backend\"}}");
+                        fake_send(conn, "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": "
+                                        "\"fs-other\"}}");
+                        reply = g_strdup_printf("{\"return\": {}, \"id\": \"%s\"}", id);
+                        fake_send(conn, reply);
+                        g_clear_pointer(&reply, g_free);
+                        reply = g_strdup("{\"event\": \"DEVICE_DELETED\", \"data\": "
+                                         "{\"device\": \"fs-lima-0123456789abcdef\", "
+                                         "\"path\": \"/machine/peripheral/x\"}}");
                 } else if (g_strcmp0(command, "silent") == 0) {
                         continue;
                 } else if (g_strcmp0(command, "quit") == 0) {
@@ -107,6 +138,7 @@ fake_qmp_start(FakeQmp *fake)
         g_autoptr(GError) error = NULL;
         g_autoptr(GSocketAddress) address = NULL;
 
+        fake->requests = g_async_queue_new_full(g_free);
         fake->dir = g_dir_make_tmp("lima-qmp-XXXXXX", &error);
         g_assert_no_error(error);
         fake->path = g_build_filename(fake->dir, "qmp.sock", NULL);
@@ -131,6 +163,8 @@ fake_qmp_stop(FakeQmp *fake)
         g_rmdir(fake->dir);
         g_free(fake->path);
         g_free(fake->dir);
+        g_async_queue_unref(fake->requests);
+        g_free(fake->last);
 }
 
 static void
@@ -193,6 +227,135 @@ test_fake_error_and_timeout(void)
 
         g_assert_true(lima_qmp_quit(qmp, &error));
         g_assert_no_error(error);
+        fake_qmp_stop(&fake);
+}
+
+/* The next request line that runs command, skipping others. */
+static gchar *
+fake_next_request(FakeQmp *fake, const gchar *command)
+{
+        g_autofree gchar *want = g_strdup_printf("\"execute\":\"%s\"", command);
+        gchar *line;
+        while ((line = g_async_queue_timeout_pop(fake->requests, G_USEC_PER_SEC)) != NULL) {
+                if (strstr(line, want) != NULL)
+                        return line;
+                g_free(line);
+        }
+        return NULL;
+}
+
+static LimaMount *
+hotplug_mount(void)
+{
+        LimaMount *m = lima_mount_new();
+        lima_string_set(&m->location, "/srv/a", NULL);
+        lima_string_set(&m->mount_point, "/mnt/a", NULL);
+        m->tag = g_strdup("lima-0123456789abcdef");
+        return m;
+}
+
+static gchar *
+json_text(JsonObject *object)
+{
+        g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), object);
+        return json_to_string(node, FALSE);
+}
+
+static void
+test_hotplug_arguments(void)
+{
+        g_autoptr(LimaMount) m = hotplug_mount();
+        g_autoptr(JsonObject) chr = lima_qemu_hotplug_chardev_args(m, "/run/x/virtiofsd.sock");
+        g_autoptr(JsonObject) dev = NULL;
+        g_autoptr(JsonObject) del = lima_qemu_hotplug_id_args("fs-x");
+        g_autofree gchar *chr_text = json_text(chr);
+        g_autofree gchar *dev_text = NULL;
+        g_autofree gchar *del_text = json_text(del);
+
+        g_assert_cmpstr(chr_text, ==,
+                        "{\"id\":\"chr-lima-0123456789abcdef\",\"backend\":{\"type\":\"socket\","
+                        "\"data\":{\"addr\":{\"type\":\"unix\",\"data\":{\"path\":"
+                        "\"/run/x/virtiofsd.sock\"}},\"server\":false}}}");
+        lima_int_set(&m->virtiofs_queue_size, 256, NULL);
+        dev = lima_qemu_hotplug_device_args(m, "lima-port2");
+        dev_text = json_text(dev);
+        g_assert_cmpstr(
+            dev_text, ==,
+            "{\"driver\":\"vhost-user-fs-pci\",\"id\":\"fs-lima-0123456789abcdef\","
+            "\"bus\":\"lima-port2\",\"addr\":\"0\",\"chardev\":\"chr-lima-0123456789abcdef\","
+            "\"tag\":\"lima-0123456789abcdef\",\"queue-size\":256}");
+        g_assert_cmpstr(del_text, ==, "{\"id\":\"fs-x\"}");
+}
+
+static void
+test_hotplug_port_count(void)
+{
+        g_autoptr(LimaConfig) vfs = test_qemu_config("images: [{location: /x.qcow2}]\n"
+                                                     "mountType: virtiofs\n"
+                                                     "mounts: [{location: /srv}]\n");
+        g_autoptr(LimaConfig) sshfs = test_qemu_config("images: [{location: /x.qcow2}]\n"
+                                                       "mountType: reverse-sshfs\n"
+                                                       "mounts: [{location: /srv}]\n");
+        g_autofree gchar *port = lima_qemu_pcie_port_id(3);
+
+        g_assert_cmpuint(lima_qemu_pcie_port_count(vfs), ==, 1 + LIMA_QEMU_SPARE_PCIE_PORTS);
+        g_assert_cmpuint(lima_qemu_pcie_port_count(sshfs), ==, 0);
+        g_assert_cmpstr(port, ==, "lima-port3");
+}
+
+static void
+test_fake_hotplug_and_unplug(void)
+{
+        FakeQmp fake = { 0 };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(LimaQmp) qmp = NULL;
+        g_autoptr(LimaMount) m = hotplug_mount();
+        g_autofree gchar *line = NULL;
+
+        fake_qmp_start(&fake);
+        qmp = lima_qmp_connect(fake.path, 2000, &error);
+        g_assert_no_error(error);
+
+        g_assert_true(lima_qemu_hotplug_virtiofs(qmp, m, "/run/v.sock", "lima-port0", &error));
+        g_assert_no_error(error);
+        line = fake_next_request(&fake, "chardev-add");
+        g_assert_nonnull(strstr(line, "\"path\":\"/run/v.sock\""));
+        g_clear_pointer(&line, g_free);
+
+        /* A failed device_add takes its chardev back out. */
+        g_assert_false(lima_qemu_hotplug_virtiofs(qmp, m, "/run/v.sock", "lima-port1", &error));
+        g_assert_nonnull(strstr(error->message, "does not support hotplugging"));
+        g_clear_error(&error);
+        line = fake_next_request(&fake, "chardev-remove");
+        g_assert_nonnull(strstr(line, "\"id\":\"chr-lima-0123456789abcdef\""));
+        g_clear_pointer(&line, g_free);
+
+        /* DEVICE_DELETED for other devices and the backend child do not count; ours, after
+         * the reply, does. */
+        g_assert_true(lima_qemu_unplug_virtiofs(qmp, m, 2000, &error));
+        g_assert_no_error(error);
+        line = fake_next_request(&fake, "chardev-remove");
+        g_assert_nonnull(line);
+
+        g_assert_true(lima_qmp_quit(qmp, &error));
+        fake_qmp_stop(&fake);
+}
+
+static void
+test_fake_wait_event_times_out(void)
+{
+        FakeQmp fake = { 0 };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(LimaQmp) qmp = NULL;
+
+        fake_qmp_start(&fake);
+        qmp = lima_qmp_connect(fake.path, 2000, &error);
+        g_assert_no_error(error);
+        g_assert_false(lima_qmp_wait_event(qmp, "DEVICE_DELETED", "device", "fs-x", 200, &error));
+        g_assert_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+        g_assert_nonnull(strstr(error->message, "DEVICE_DELETED"));
+        g_clear_error(&error);
+        g_assert_true(lima_qmp_quit(qmp, &error));
         fake_qmp_stop(&fake);
 }
 
@@ -296,6 +459,10 @@ main(int argc, char **argv)
                         test_fake_skips_events_and_stale_replies);
         g_test_add_func("/qmp/fake-error-and-timeout", test_fake_error_and_timeout);
         g_test_add_func("/qmp/connect-gives-up", test_connect_gives_up);
+        g_test_add_func("/qmp/hotplug-arguments", test_hotplug_arguments);
+        g_test_add_func("/qmp/hotplug-port-count", test_hotplug_port_count);
+        g_test_add_func("/qmp/fake-hotplug-and-unplug", test_fake_hotplug_and_unplug);
+        g_test_add_func("/qmp/fake-wait-event-times-out", test_fake_wait_event_times_out);
         g_test_add_func("/qmp/real-qemu", test_real_qemu);
         return g_test_run();
 }

@@ -86,8 +86,11 @@ check "no file is a usage error" 2 "$limactl" validate
 check "--help exits 0" 0 "$limactl" validate --help
 expect "--help explains --fill" "$out" "--fill"
 check "unknown command is a usage error" 2 "$limactl" frobnicate
-check "commands not built yet say so" 2 "$limactl" mount dev
-expect "and say why" "$err" "not available in this build yet"
+check "mount without a command is a usage error" 2 "$limactl" mount
+check "mount --help exits 0" 0 "$limactl" mount add --help
+expect "mount add --help says 9p cannot be hot-plugged" "$out" "9p cannot be hot-plugged"
+check "mount add with a missing argument is a usage error" 2 "$limactl" mount add dev
+check "an unknown mount command is a usage error" 2 "$limactl" mount frob
 
 echo "1..$((pass + fail))"
 echo "# $pass passed, $fail failed"

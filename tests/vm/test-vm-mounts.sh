@@ -156,7 +156,74 @@ if [ "$type" = virtiofs ]; then
         check "still nothing on the host" test ! -e "$ro/new.txt"
 fi
 
+# Runtime mounts: `limactl mount add/remove` on the running guest, saved in lima.yaml. The
+# guest reboots between add and remove, so the runtime mount must come back with it.
+hot="$work/hot dir"
+mp="/mnt/hot share"
+yaml="$LIMA_HOME/$name/lima.yaml"
+# The helpers serving this instance's mounts: virtiofsd, or the ssh of each session.
+helpers() {
+        if [ "$type" = virtiofs ]; then pgrep -fc "virtiofsd.*$LIMA_HOME/$name/" || true
+        else pgrep -fc "ssh -F $LIMA_HOME/$name/ssh.config.*sshfs" || true; fi
+}
+runtime_mount_add() {
+        local n t0
+        mkdir -p "$hot"
+        [ "$(id -u)" = 0 ] && chmod 0777 "$hot"
+        echo from-host-hot >"$hot/h.txt"
+        helpers_before=$(helpers)
+
+        # A mount the guest cannot make (its mount point is inside the read-only mount) fails
+        # and leaves nothing behind: no lima.yaml change, no helper, no Mounts entry.
+        check_fails "a runtime mount the guest cannot make fails" "" \
+                "$limactl" mount add "$name" "$hot:/mnt/ro/sub"
+        check "and is not saved in lima.yaml" sh -c "! grep -qF /mnt/ro/sub '$yaml'"
+        n=$(helpers)
+        [ "$n" = "$helpers_before" ] && ok "and leaves no helper running" ||
+                not_ok "and leaves no helper running: $n, $helpers_before before"
+        check "and is not in Mounts" sh -c "! '$limactl' info $name | grep -qF /mnt/ro/sub"
+
+        t0=$(date +%s.%N)
+        check "mount add on the running guest (writable)" \
+                "$limactl" mount add "$name" "$hot:$mp" --writable
+        echo "# runtime $type mount add took $(echo "$(date +%s.%N) - $t0" | bc) s"
+        check "the guest reads the host's file through it" \
+                sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat '$mp/h.txt')\" = from-host-hot ]" "$limactl"
+        check "the guest writes through it" gsh sh -c "echo from-guest-hot > '$mp/g.txt'"
+        check "the host reads what the guest wrote" sh -c "[ \"\$(cat '$hot/g.txt')\" = from-guest-hot ]"
+        check "lima.yaml has it, writable" sh -c \
+                "grep -qF 'location: $hot' '$yaml' && grep -qF 'mountPoint: $mp' '$yaml' && grep -A2 -F 'location: $hot' '$yaml' | grep -q 'writable: true'"
+        check "limactl info shows it mounted" sh -c "'$limactl' info $name | grep -F '$mp' | grep -q '$type, rw, mounted'"
+        check "mount list shows it mounted" sh -c "'$limactl' mount list $name | grep -F '$mp' | grep -q mounted"
+        n=$(helpers)
+        [ "$n" -gt "$helpers_before" ] && ok "a helper of its own runs for it" ||
+                not_ok "a helper of its own runs for it: $n, $helpers_before before"
+        check_fails "adding the same mount point again is refused" "already has a mount" \
+                "$limactl" mount add "$name" "$hot:$mp"
+        check_fails "a 9p runtime mount is refused, saying why" "9p mounts cannot be hot-plugged" \
+                "$limactl" mount add "$name" "$hot:/mnt/ninep" --type 9p
+        check "and lima.yaml does not have it" sh -c "! grep -qF /mnt/ninep '$yaml'"
+}
+runtime_mount_remove() {
+        local n t0
+        t0=$(date +%s.%N)
+        check "mount remove on the running guest" "$limactl" mount remove "$name" "$mp"
+        echo "# runtime $type mount remove took $(echo "$(date +%s.%N) - $t0" | bc) s"
+        check "it is gone from the guest's mount table" \
+                gsh sh -c "! grep -qF ' $(echo "$mp" | sed 's/ /\\040/g') ' /proc/mounts"
+        check "it is gone from lima.yaml" sh -c "! grep -qF '$mp' '$yaml'"
+        check "it is gone from Mounts" sh -c "! '$limactl' info $name | grep -qF '$mp'"
+        n=$(helpers)
+        [ "$n" = "$helpers_before" ] && ok "its helper is gone" || not_ok "its helper is gone: $n, $helpers_before before"
+        check "the host folder is untouched" test -f "$hot/g.txt"
+        check "the mounts from the start still work" \
+                sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat /mnt/ro/data.txt)\" = read-only ]" "$limactl"
+}
+
+runtime_mount_add
 test_guest_reboot
+check "the runtime mount is there again after the reboot" \
+        sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat '$mp/h.txt')\" = from-host-hot ]" "$limactl"
 # After the reboot, so the guest agent link is proven to come back with the guest.
 # --- mountInotify: host writes reach inotify watchers in the guest ---
 # inotifywait runs in the guest (backgrounded, with a timeout) on the rw mount, stamping
@@ -232,6 +299,7 @@ check_mount_inotify() {
         gsh sh -c "kill -- -\$(cat $inotify_log.pid)" >/dev/null 2>&1
 }
 check_mount_inotify
+runtime_mount_remove
 
 if [ "$type" = reverse-sshfs ]; then
         check "the builtin SFTP driver serves its mount" \

@@ -307,7 +307,8 @@ limad_instance_load(LimadManager *manager, const gchar *name)
                 host = lima_host_new_from_system(name, inst->dir);
         }
         version_path = g_build_filename(inst->dir, LIMA_FILE_VERSION, NULL);
-        if (g_file_get_contents(version_path, &host->existing_version, NULL, NULL))
+        if (limad_store_read_file(manager, version_path, inst->owner_uid, &host->existing_version,
+                                  NULL, NULL))
                 g_strstrip(host->existing_version);
         else
                 host->existing_version = g_strdup("");
@@ -536,7 +537,8 @@ limad_instance_method_delete(sd_bus_message *m, void *userdata, sd_bus_error *re
 }
 
 /* The stored lima.yaml as written, also when it no longer validates: that is when a user
- * most needs it back (limactl edit). */
+ * most needs it back (limactl edit). On the system bus it is the owner's (provisioning
+ * scripts and env may hold secrets): others see the properties only. */
 static int
 limad_instance_method_get_config(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
@@ -544,8 +546,11 @@ limad_instance_method_get_config(sd_bus_message *m, void *userdata, sd_bus_error
         g_autoptr(GError) error = NULL;
         g_autofree gchar *path = g_build_filename(inst->dir, LIMA_FILE_CONFIG, NULL);
         g_autofree gchar *text = NULL;
+        int r = limad_authorize(inst->manager, m, inst, _("read the config of"), ret_error);
 
-        if (!g_file_get_contents(path, &text, NULL, &error))
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (!limad_store_read_file(inst->manager, path, inst->owner_uid, &text, NULL, &error))
                 return sd_bus_error_setf(ret_error, LIMAD_DBUS_ERROR_PREFIX "Failed",
                                          _("cannot read the config of instance \"%s\": %s"),
                                          inst->name, error->message);

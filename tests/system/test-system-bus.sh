@@ -149,6 +149,15 @@ done
 [ "$(stat -c %u "$state/ai")" = "$alice_uid" ] && ok "the folder is still alice's" ||
         not_ok "owner changed"
 
+# ---- GetConfig: the stored lima.yaml is the owner's ----
+expect "GetConfig: bob on alice's instance is refused" limad-bob io.lima.lima1.Error.AccessDenied \
+        "$(ipath ai)" $I.GetConfig
+for u in limad-alice limad-admin root; do
+        expect "GetConfig: $u on alice's instance" $u ok "$(ipath ai)" $I.GetConfig
+        [[ "$last_out" == *"cpus: 4"* ]] && ok "GetConfig by $u returns the stored config" ||
+                not_ok "GetConfig by $u: $last_out"
+done
+
 # ---- Start / Stop ----
 expect_denied_unchanged "Start: bob on alice's instance" limad-bob ai "$(ipath ai)" $I.Start '{}'
 [ ! -e "$state/ai/ha.pid" ] && ok "bob's refused Start ran no agent" || not_ok "ha.pid exists"

@@ -124,6 +124,17 @@ limad_store_check_mounts(const LimaConfig *cfg, guint owner_uid, GError **error)
         return TRUE;
 }
 
+gboolean
+limad_store_check_mount(LimadManager *manager, guint owner_uid, const gchar *location,
+                        gboolean writable, GError **error)
+{
+        g_autoptr(LimaOwner) owner = NULL;
+        if (!manager->system_mode)
+                return TRUE;
+        owner = lima_owner_lookup(owner_uid, error);
+        return owner != NULL && lima_owner_check_location(owner, location, writable, error);
+}
+
 gchar *
 limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml,
                      const LimaConfigOptions *opts, guint owner_uid, gchar ***warnings,

@@ -230,6 +230,23 @@ expect "CreateInstance: alice may mount her folder writable" limad-alice ok \
 expect "CreateInstance: root may mount /root for root's instance" root ok \
         $M io.lima.lima1.Manager.CreateInstance m4 "$(mounts /root true)" '{}'
 
+# ---- virtiofs: the C virtiofsd stays root, sandboxed; the agent (alice) can still stop it ----
+expect "CreateInstance: alice, a virtiofs mount of her folder" limad-alice ok \
+        $M io.lima.lima1.Manager.CreateInstance vf \
+        "$(mounts "$work/alice-share" true)
+mountType: virtiofs" '{}'
+expect "Start: alice's virtiofs instance" limad-alice ok "$(ipath vf)" $I.Start '{}'
+if s=$(wait_status vf Broken); then
+        ok "the agent stopped its root virtiofsd and ended (the image is missing)"
+else
+        not_ok "virtiofs start did not end: $s; $(tail -3 "$state/vf/ha.stderr.log")"
+fi
+log=$(ls "$state"/vf/virtiofsd-*.stderr.log 2>/dev/null | head -1)
+[ -n "$log" ] && ok "virtiofsd ran (its log is there)" || not_ok "no virtiofsd log: $(ls "$state/vf")"
+[ -z "$(pgrep -f -- "--socket-path=$state/vf/")" ] && ok "no virtiofsd of vf is left" ||
+        not_ok "virtiofsd left: $(pgrep -af -- "--socket-path=$state/vf/")"
+gcall limad-alice "$(ipath vf)" $I.Stop false >/dev/null
+
 # ---- bad input from an unprivileged user ----
 snapshot() { find "$state" -printf '%p %U %m %s\n' | sort; sha256sum "$state"/*/lima.yaml; }
 before=$(snapshot)

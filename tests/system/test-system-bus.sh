@@ -284,6 +284,19 @@ bad "deep nesting in SetConfig" $IC "$(ipath ai)" $I.SetConfig "$nest"
 bad "a 100000-byte string in the config" $IC $M io.lima.lima1.Manager.CreateInstance huge \
         "$images
 arch: $long" '{}'
+printf 'cpus: 7\n' >"$work/root-only.yaml"
+chmod 0600 "$work/root-only.yaml"
+bad "a base: file only root may read" $IC $M io.lima.lima1.Manager.CreateInstance leak \
+        "base: $work/root-only.yaml
+$images" '{}'
+bad "a relative base: file (limad's folder)" $IC $M io.lima.lima1.Manager.ValidateConfig \
+        "base: root-only.yaml
+$images"
+[[ "$last_out" == *"template:NAME"* ]] && ok "the refusal says only templates may be bases" ||
+        not_ok "message: $last_out"
+expect "a template: base is fine" limad-alice ok $M io.lima.lima1.Manager.ValidateConfig \
+        "base: template:_default/mounts
+$images"
 bad "YAML that is not YAML" $IC "$(ipath ai)" $I.SetConfig 'cpus: ['
 bad "an unknown option" io.lima.lima1.Error.InvalidArgument $M \
         io.lima.lima1.Manager.CreateInstance opt "$images" "{'frobnicate': <true>}"

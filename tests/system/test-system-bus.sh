@@ -332,6 +332,23 @@ for pair in Manager:$M Instance:$(ipath ai); do
         fi
 done
 
+# ---- what the owner plants in their folder cannot make limad act elsewhere ----
+# A live "lima-hostagent" of alice's in ha.pid, and ha.sock pointing at root's bus socket.
+as limad-alice ln -sf "$work/sysbus" "$state/ai/ha.sock"
+as limad-alice bash -c "echo \$\$ >'$state/ai/ha.pid'; exec -a lima-hostagent sleep 60" &
+fake=$!
+sleep 0.3
+gcall limad-alice "$(ipath ai)" $I.Stop false >/dev/null
+sleep 0.5
+grep -q "is not a socket of the instance's owner" "$work/limad.log" &&
+        ok "limad does not link to a symlinked ha.sock (it points at root's socket)" ||
+        not_ok "no refusal in limad.log: $(tail -3 "$work/limad.log")"
+kill "$(cat "$state/ai/ha.pid")" 2>/dev/null
+wait "$fake" 2>/dev/null
+as limad-alice rm -f "$state/ai/ha.pid" "$state/ai/ha.sock"
+wait_status ai Broken >/dev/null
+gcall limad-alice "$(ipath ai)" $I.Stop false >/dev/null
+
 # ---- without polkit: owners act on their own, only root on others' ----
 kill "${system_bus_pids[1]}" 2>/dev/null
 wait "${system_bus_pids[1]}" 2>/dev/null

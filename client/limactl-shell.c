@@ -57,6 +57,13 @@ limactl_shell_exec(const LimactlInstance *inst, const gchar *workdir_flag, gchar
         g_autofree gchar *script = NULL;
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
 
+        if (access(ssh_config, R_OK) != 0 && errno == EACCES) {
+                /* limad --system: the instance folder, and its ssh key, are the owner's. */
+                limactl_print_error(_("%s belongs to another user: only its owner can open a "
+                                      "shell in it (you cannot read %s)"),
+                                    inst->name, ssh_config);
+                return 1;
+        }
         if (!g_file_test(ssh_config, G_FILE_TEST_IS_REGULAR)) {
                 limactl_print_error(_("%s is missing; the host agent writes it when %s starts: "
                                       "try `limactl stop %s && limactl start %s`"),

@@ -1,8 +1,12 @@
 /* Launching host agents and following them over their ha.sock. */
+/* struct ucred */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -167,6 +171,40 @@ limad_agent_on_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
+/* --system: ha.sock is in the owner's folder, so the owner controls what is there. A
+ * symlink to another user's agent would have limad (root) act on that user's instance for
+ * them: only a socket of the owner's, served by a process of theirs (or root's), counts. */
+static gboolean
+limad_agent_check_socket(LimadInstance *inst, const gchar *sock, GError **error)
+{
+        struct stat st;
+        if (lstat(sock, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != inst->owner_uid) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                            _("%s is not a socket of the instance's owner (uid %u); not linking "
+                              "to it"),
+                            sock, inst->owner_uid);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean
+limad_agent_check_peer(LimadInstance *inst, sd_bus *bus, GError **error)
+{
+        struct ucred cred = { 0 };
+        socklen_t len = sizeof(cred);
+        int fd = sd_bus_get_fd(bus);
+        if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+            (cred.uid != inst->owner_uid && cred.uid != 0)) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                            _("the host agent of %s runs as uid %u, not as its owner (uid %u); "
+                              "not linking to it"),
+                            inst->name, (guint)cred.uid, inst->owner_uid);
+                return FALSE;
+        }
+        return TRUE;
+}
+
 gboolean
 limad_agent_link(LimadInstance *inst, GError **error)
 {
@@ -180,6 +218,8 @@ limad_agent_link(LimadInstance *inst, GError **error)
                 g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, "%s does not exist yet", sock);
                 return FALSE;
         }
+        if (inst->manager->system_mode && !limad_agent_check_socket(inst, sock, error))
+                return FALSE;
         r = sd_bus_new(&link->bus);
         if (r >= 0) {
                 escaped = g_uri_escape_string(sock, "/", FALSE);
@@ -188,6 +228,8 @@ limad_agent_link(LimadInstance *inst, GError **error)
         }
         if (r >= 0)
                 r = sd_bus_start(link->bus);
+        if (r >= 0 && inst->manager->system_mode && !limad_agent_check_peer(inst, link->bus, error))
+                return FALSE;
         if (r >= 0)
                 r = sd_bus_attach_event(link->bus, inst->manager->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
@@ -288,20 +330,16 @@ static gboolean
 limad_agent_spawn(LimadInstance *inst, GError **error)
 {
         LimadManager *manager = inst->manager;
-        g_autofree gchar *out_path = g_build_filename(inst->dir, LIMA_FILE_HA_STDOUT, NULL);
-        g_autofree gchar *err_path = g_build_filename(inst->dir, LIMA_FILE_HA_STDERR, NULL);
         const gchar *mode = manager->system_mode ? "--system" : "--user";
-        int out_fd, err_fd;
+        int out_fd, err_fd = -1;
         pid_t pid;
 
-        out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (out_fd < 0 || err_fd < 0) {
-                int saved = errno;
+        out_fd = limad_store_open_log(inst, LIMA_FILE_HA_STDOUT, error);
+        if (out_fd >= 0)
+                err_fd = limad_store_open_log(inst, LIMA_FILE_HA_STDERR, error);
+        if (err_fd < 0) {
                 if (out_fd >= 0)
                         close(out_fd);
-                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot open %s: %s"),
-                            out_fd < 0 ? out_path : err_path, g_strerror(saved));
                 return FALSE;
         }
         pid = fork();
@@ -324,7 +362,12 @@ limad_agent_spawn(LimadInstance *inst, GError **error)
                 dup2(out_fd, 1);
                 dup2(err_fd, 2);
                 g_setenv("LIMA_HOME", manager->lima_home, TRUE);
-                execl(manager->hostagent_path, "lima-hostagent", mode, inst->name, NULL);
+                /* --system: the agent starts as root and drops to the owner itself. */
+                if (manager->system_mode)
+                        execl(manager->hostagent_path, "lima-hostagent", mode, "--state-dir",
+                              manager->lima_home, inst->name, NULL);
+                else
+                        execl(manager->hostagent_path, "lima-hostagent", mode, inst->name, NULL);
                 dprintf(2, "limad: cannot run %s: %s\n", manager->hostagent_path,
                         g_strerror(errno));
                 _exit(127);

@@ -14,6 +14,7 @@
 #include "lima-host.h"
 #include "lima-paths.h"
 #include "limad-agent.h"
+#include "limad-authorize.h"
 #include "limad-error.h"
 #include "limad-manager.h"
 #include "limad-store.h"
@@ -278,6 +279,15 @@ limad_mounts_check_type(LimadInstance *inst, const gchar *type, GError **error)
         return TRUE;
 }
 
+/* The host as the owner sees it: ~ and mount point templates expand for them (--system). */
+static LimaHost *
+limad_mounts_host(LimadInstance *inst)
+{
+        if (inst->manager->system_mode)
+                return lima_host_new_for_uid(inst->name, inst->dir, inst->owner_uid);
+        return lima_host_new_from_system(inst->name, inst->dir);
+}
+
 static gboolean
 limad_mounts_add(LimadInstance *inst, sd_bus_message *m, const gchar *location,
                  const gchar *mount_point, gboolean writable, const gchar *type, GError **error)
@@ -289,7 +299,7 @@ limad_mounts_add(LimadInstance *inst, sd_bus_message *m, const gchar *location,
         g_autofree gchar *filled = NULL;
         g_autofree gchar *target = NULL;
         g_autoptr(LimaMount) probe = lima_mount_new();
-        g_autoptr(LimaHost) host = lima_host_new_from_system(inst->name, inst->dir);
+        g_autoptr(LimaHost) host = limad_mounts_host(inst);
         const gchar *mp = mount_point != NULL && *mount_point != '\0' ? mount_point : NULL;
         LimaMount *existing;
 
@@ -347,7 +357,8 @@ limad_mounts_add(LimadInstance *inst, sd_bus_message *m, const gchar *location,
         if (candidate == NULL)
                 return FALSE;
         /* The rules of any lima.yaml: location exists, is readable (writable if asked), … */
-        filled = limad_store_validate(inst->manager, inst->name, candidate, NULL, NULL, &composed,
+        filled = limad_store_validate(inst->manager, inst->name, candidate, NULL, inst->owner_uid, NULL,
+                                      &composed,
                                       error);
         if (filled == NULL) {
                 g_prefix_error(error, _("the new mount is not valid: "));
@@ -371,7 +382,7 @@ limad_mounts_remove(LimadInstance *inst, sd_bus_message *m, const gchar *mount_p
         g_autofree gchar *composed = NULL;
         g_autofree gchar *filled = NULL;
         g_autofree gchar *target = NULL;
-        g_autoptr(LimaHost) host = lima_host_new_from_system(inst->name, inst->dir);
+        g_autoptr(LimaHost) host = limad_mounts_host(inst);
         guint removed = 0;
 
         if (!limad_mounts_check_state(inst, error))
@@ -411,7 +422,8 @@ limad_mounts_remove(LimadInstance *inst, sd_bus_message *m, const gchar *mount_p
                             target, path);
                 return FALSE;
         }
-        filled = limad_store_validate(inst->manager, inst->name, candidate, NULL, NULL, &composed,
+        filled = limad_store_validate(inst->manager, inst->name, candidate, NULL, inst->owner_uid, NULL,
+                                      &composed,
                                       error);
         if (filled == NULL)
                 return FALSE;
@@ -431,8 +443,11 @@ limad_instance_method_add_mount(sd_bus_message *m, void *userdata, sd_bus_error 
         const char *location = NULL;
         const char *mount_point = NULL;
         int writable = 0;
-        int r = sd_bus_message_read(m, "ssb", &location, &mount_point, &writable);
+        int r = limad_authorize(inst->manager, m, inst, _("add a mount to"), ret_error);
 
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = sd_bus_message_read(m, "ssb", &location, &mount_point, &writable);
         if (r < 0)
                 return r;
         if (!limad_mounts_read_options(m, &type, &error))
@@ -449,8 +464,11 @@ limad_instance_method_remove_mount(sd_bus_message *m, void *userdata, sd_bus_err
         LimadInstance *inst = userdata;
         g_autoptr(GError) error = NULL;
         const char *mount_point = NULL;
-        int r = sd_bus_message_read(m, "s", &mount_point);
+        int r = limad_authorize(inst->manager, m, inst, _("remove a mount from"), ret_error);
 
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = sd_bus_message_read(m, "s", &mount_point);
         if (r < 0)
                 return r;
         limad_instance_refresh(inst);

@@ -27,7 +27,8 @@ struct _LimadManager {
         gchar *lima_home;
         gboolean system_mode;
         gchar *hostagent_path;
-        GHashTable *instances; /* name → LimadInstance* */
+        struct _LimadPolkit *polkit; /* --system only */
+        GHashTable *instances;       /* name → LimadInstance* */
 };
 
 struct _LimadInstance {

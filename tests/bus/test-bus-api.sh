@@ -256,6 +256,16 @@ done
 out=$(busctl --user get-property "${I[@]}" Errors 2>&1)
 case "$out" in *"limad-test.qcow2"*) ok "Errors names the missing image" ;;
 *) not_ok "Errors: $out" ;; esac
+# The contract in dbus/ is what the daemon serves, member by member.
+for pair in Manager:/io/lima/lima1 Instance:/io/lima/lima1/instance/dev; do
+        busctl --user --xml-interface introspect io.lima.lima1 "${pair#*:}" >"$work/live.xml" 2>&1
+        if out=$("$src/tests/bus/compare-introspection.py" \
+                "$src/dbus/io.lima.lima1.${pair%%:*}.xml" "$work/live.xml" 2>&1); then
+                ok "dbus/io.lima.lima1.${pair%%:*}.xml matches what limad introspects"
+        else
+                not_ok "dbus/io.lima.lima1.${pair%%:*}.xml differs: $out"
+        fi
+done
 expect_ok "Delete removes it" "${I[@]}" Delete b false
 [ ! -e "$LIMA_HOME/dev" ] && ok "its folder is gone" || not_ok "folder still there"
 expect_error "the deleted instance has no object" "Unknown object" "${I[@]}" Stop b false

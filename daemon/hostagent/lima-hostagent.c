@@ -129,6 +129,8 @@ lima_agent_stop(LimaAgent *agent, gboolean force, sd_bus_message *call)
                 g_ptr_array_add(agent->pending_stops, sd_bus_message_ref(call));
         if (agent->stop_requested && !force)
                 return;
+        if (!agent->stop_requested)
+                sd_notify(0, "STOPPING=1\nSTATUS=Stopping the instance");
         agent->stop_requested = TRUE;
         lima_agent_set_status(agent, "Stopping");
         if (ready_worker != NULL)

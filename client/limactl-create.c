@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lima-config-base.h"
+#include "lima-diagnostics.h"
 #include "lima-instance-name.h"
 #include "limactl-bus.h"
 #include "limactl-format.h"
@@ -88,6 +90,20 @@ limactl_create_from_template(const gchar *arg, const gchar *flag_name, gchar **n
         return TRUE;
 }
 
+/* A file's base: chain is composed here, with the user's own rights and relative to the
+ * file, so limad receives one self-contained config (it never reads the user's files). */
+static gchar *
+limactl_create_compose(const gchar *path, const gchar *text, GError **error)
+{
+        g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new(path);
+        g_autoptr(LimaConfig) cfg = lima_config_load_data(text, strlen(text), path, diags, error);
+
+        if (cfg == NULL || !lima_diagnostics_check(diags, error) ||
+            !lima_config_resolve_base(cfg, diags, error) || !lima_diagnostics_check(diags, error))
+                return NULL;
+        return lima_config_to_yaml(cfg, error);
+}
+
 static gboolean
 limactl_create_from_file(const gchar *path, const gchar *flag_name, gchar **name, gchar **yaml,
                          GError **error)
@@ -128,8 +144,8 @@ limactl_create_from_file(const gchar *path, const gchar *flag_name, gchar **name
                             base);
                 return FALSE;
         }
-        *yaml = g_steal_pointer(&text);
-        return TRUE;
+        *yaml = limactl_create_compose(g_str_equal(path, "-") ? "stdin.yaml" : path, text, error);
+        return *yaml != NULL;
 }
 
 /* Lima's reading of the argument: nothing, template:NAME, a file (or - for stdin), or the name

@@ -19,6 +19,7 @@ static const LimactlCommand limactl_commands[] = {
         { "start", limactl_start, N_("Start an instance and wait until it is running") },
         { "stop", limactl_stop, N_("Stop an instance") },
         { "delete", limactl_delete, N_("Delete instances and their disks") },
+        { "edit", limactl_edit, N_("Change a stopped instance's lima.yaml (editor or flags)") },
         { "list", limactl_list, N_("List instances (--json, --format, -q)") },
         { "info", limactl_info, N_("Show everything about an instance, mounts included") },
         { "shell", limactl_shell, N_("Run a shell or a command in an instance") },
@@ -36,7 +37,7 @@ static const struct {
 };
 
 /* Named here so --help tells the truth about what is not built yet. */
-static const gchar *const limactl_pending[] = { "edit", "mount", NULL };
+static const gchar *const limactl_pending[] = { "mount", NULL };
 
 void
 limactl_print_error(const gchar *fmt, ...)

@@ -11,6 +11,7 @@ int limactl_create(int argc, char **argv);
 int limactl_start(int argc, char **argv);
 int limactl_stop(int argc, char **argv);
 int limactl_delete(int argc, char **argv);
+int limactl_edit(int argc, char **argv);
 int limactl_list(int argc, char **argv);
 int limactl_info(int argc, char **argv);
 int limactl_shell(int argc, char **argv);

@@ -49,25 +49,27 @@ lima_host_is_valid_user_name(const gchar *name)
         return strlen(name) <= 32;
 }
 
-LimaHost *
-lima_host_new_from_system(const gchar *instance_name, const gchar *instance_dir)
+static LimaHost *
+lima_host_new(const gchar *instance_name, const gchar *instance_dir, guint uid,
+              const struct passwd *pw, const gchar *home)
 {
         LimaHost *host = g_new0(LimaHost, 1);
-        struct passwd *pw = getpwuid(getuid());
         struct utsname un;
         glong pages = sysconf(_SC_PHYS_PAGES);
         glong page_size = sysconf(_SC_PAGESIZE);
 
         host->instance_name = g_strdup(instance_name);
         host->instance_dir = g_strdup(instance_dir);
-        host->uid = getuid();
-        host->user = g_strdup(pw != NULL ? pw->pw_name : g_get_user_name());
+        host->uid = uid;
+        host->user = g_strdup(pw != NULL        ? pw->pw_name
+                              : uid == getuid() ? g_get_user_name()
+                                                : "lima");
         host->user_comment =
             g_strdup(pw != NULL && pw->pw_gecos != NULL ? pw->pw_gecos : g_get_real_name());
         /* Keep only the full name of a GECOS field ("Name,room,phone"). */
         if (strchr(host->user_comment, ',') != NULL)
                 *strchr(host->user_comment, ',') = '\0';
-        host->home = g_strdup(g_get_home_dir());
+        host->home = g_strdup(home);
         /* The guest gets a user like the host's; root (or a name Linux would refuse) cannot
          * be that user, so it becomes Lima's fallback user. */
         if (host->uid == 0 || !lima_host_is_valid_user_name(host->user)) {
@@ -87,6 +89,22 @@ lima_host_new_from_system(const gchar *instance_name, const gchar *instance_dir)
         host->tmpdir = g_strdup(g_get_tmp_dir());
         host->sftp_server = g_strdup(lima_host_find_sftp_server());
         return host;
+}
+
+LimaHost *
+lima_host_new_from_system(const gchar *instance_name, const gchar *instance_dir)
+{
+        return lima_host_new(instance_name, instance_dir, getuid(), getpwuid(getuid()),
+                             g_get_home_dir());
+}
+
+LimaHost *
+lima_host_new_for_uid(const gchar *instance_name, const gchar *instance_dir, guint uid)
+{
+        struct passwd *pw = getpwuid(uid);
+        /* No account: a home nobody has, so "~" expands to nothing anyone owns. */
+        return lima_host_new(instance_name, instance_dir, uid, pw,
+                             pw != NULL ? pw->pw_dir : "/nonexistent");
 }
 
 void

@@ -24,6 +24,8 @@ typedef struct {
 } LimaHost;
 
 LimaHost *lima_host_new_from_system(const gchar *instance_name, const gchar *instance_dir);
+/* As the user uid (limad --system, for an instance's owner): their name and home. */
+LimaHost *lima_host_new_for_uid(const gchar *instance_name, const gchar *instance_dir, guint uid);
 void lima_host_free(LimaHost *host);
 /* Whether a guest can have a user of this name (Lima's rule). */
 gboolean lima_host_is_valid_user_name(const gchar *name);

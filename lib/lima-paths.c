@@ -16,6 +16,15 @@ lima_paths_instance_file(const gchar *lima_home, const gchar *name, const gchar 
 }
 
 gchar *
+lima_paths_keys_home(const gchar *lima_home, gboolean system_mode, guint uid)
+{
+        g_autofree gchar *uid_text = g_strdup_printf("%u", uid);
+        if (!system_mode)
+                return g_strdup(lima_home);
+        return g_build_filename(lima_home, LIMA_PATHS_KEYS_DIR, uid_text, NULL);
+}
+
+gchar *
 lima_paths_cache_home(void)
 {
         const gchar *env = g_getenv("LIMA_CACHE_HOME");

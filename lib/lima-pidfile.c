@@ -1,19 +1,41 @@
 #include "lima-pidfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The first bytes of a regular file. Pid files may sit in a folder another user owns
+ * (limad --system): a symlink or a FIFO planted there must neither be followed nor block. */
+static gboolean
+lima_pidfile_read(const gchar *path, gchar *buf, gsize size)
+{
+        struct stat st;
+        ssize_t n = -1;
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return FALSE;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+                n = read(fd, buf, size - 1);
+        close(fd);
+        if (n < 0)
+                return FALSE;
+        buf[n] = '\0';
+        return TRUE;
+}
 
 pid_t
 lima_pidfile_alive(const gchar *path, const gchar *expect)
 {
-        g_autofree gchar *text = NULL;
+        gchar text[32];
         g_autofree gchar *cmdline_path = NULL;
         g_autofree gchar *cmdline = NULL;
         gsize len = 0;
         gint64 pid;
 
-        if (!g_file_get_contents(path, &text, NULL, NULL))
+        if (!lima_pidfile_read(path, text, sizeof(text)))
                 return 0;
         if (!g_ascii_string_to_signed(g_strstrip(text), 10, 1, G_MAXINT32, &pid, NULL))
                 return 0;

@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "lima-agent-mounts.h"
 #include "lima-agent-worker.h"
@@ -73,6 +74,9 @@ lima_agent_mounts_start_virtiofsd(LimaAgent *agent, GError **error)
                 LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
                 g_autofree gchar *sock = lima_qemu_virtiofsd_socket(plan, m->mount);
                 LimaVirtiofsdIds ids = { .guest_uid = agent->cfg->user_uid.value, .guest_gid = -1 };
+                /* --system starts them before the agent drops to the owner: once is enough. */
+                if (m->virtiofsd != NULL)
+                        continue;
                 /* QEMU cannot start without every socket: one failure fails the start. */
                 m->virtiofsd = lima_virtiofsd_start(agent->virtiofsd_bin, m->mount, sock,
                                                     agent->dir, &ids, error);
@@ -84,6 +88,15 @@ lima_agent_mounts_start_virtiofsd(LimaAgent *agent, GError **error)
                 sd_event_add_child(agent->event, &m->virtiofsd_child,
                                    lima_virtiofsd_pid(m->virtiofsd), WEXITED,
                                    lima_agent_on_virtiofsd_exit, m);
+                /* A root daemon's socket is root's; QEMU runs as the owner and must reach it. */
+                if (agent->owner != NULL && geteuid() == 0 &&
+                    lchown(sock, agent->owner->uid, agent->owner->gid) != 0) {
+                        int saved = errno;
+                        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                                    _("cannot give %s to user %s: %s"), sock, agent->owner->name,
+                                    g_strerror(saved));
+                        return FALSE;
+                }
         }
         return TRUE;
 }

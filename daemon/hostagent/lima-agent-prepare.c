@@ -86,7 +86,7 @@ lima_agent_prepare_run(LimaWorker *worker, gpointer data, GError **error)
         guint64 disk_bytes = 0;
 
         lima_worker_progress(worker, "keys", 0.02, _("checking the SSH key pair"));
-        pubkey = lima_ssh_keys_ensure(prep->lima_home, error);
+        pubkey = lima_ssh_keys_ensure(prep->keys_home, error);
         if (pubkey == NULL)
                 return FALSE;
         image = lima_image_select(prep->cfg->images, prep->cfg->arch.value, error);

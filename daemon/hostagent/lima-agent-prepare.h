@@ -11,7 +11,7 @@ typedef struct {
         const LimaConfig *cfg;
         const gchar *name;
         const gchar *dir;
-        const gchar *lima_home;
+        const gchar *keys_home; /* where the SSH key pair is (lima_paths_keys_home) */
         const gchar *host_home;
         /* out */
         gchar *kernel;

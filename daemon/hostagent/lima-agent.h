@@ -10,6 +10,7 @@
 #include "lima-config.h"
 #include "lima-mount-sshfs.h"
 #include "lima-mount-virtiofs.h"
+#include "lima-owner.h"
 
 G_BEGIN_DECLS
 
@@ -37,9 +38,11 @@ struct _LimaAgent {
         gchar *name;
         gchar *lima_home;
         gchar *dir;
+        gchar *keys_home; /* where the owner's SSH key pair is (lima_paths_keys_home) */
         gboolean system_mode;
-        LimaConfig *cfg; /* filled and validated */
-        gchar *status;   /* Starting, Running, Degraded, Stopping */
+        LimaOwner *owner; /* --system: whom the agent runs as; NULL with --user */
+        LimaConfig *cfg;  /* filled and validated */
+        gchar *status;    /* Starting, Running, Degraded, Stopping */
         guint16 ssh_port;
         LimaAccel accel;
         gchar *accel_name; /* "" until probed */

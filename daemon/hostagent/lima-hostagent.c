@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "lima-agent.h"
 #include "lima-config-resolve.h"
 #include "lima-instance-name.h"
+#include "lima-owner.h"
 #include "lima-paths.h"
 #include "lima-pidfile.h"
 #include "lima-qemu-argv.h"
@@ -385,20 +387,31 @@ lima_agent_free_port(GError **error)
         return port;
 }
 
+/* owner: --system, the instance's owner: their home and name fill the config, and the
+ * files (in their folder, read while still root) are read without following symlinks. */
 static LimaConfig *
-lima_agent_load_config(const gchar *lima_home, const gchar *name, const gchar *dir, GError **error)
+lima_agent_load_config(const gchar *lima_home, const gchar *name, const gchar *dir,
+                       const LimaOwner *owner, GError **error)
 {
         g_autofree gchar *path = g_build_filename(dir, LIMA_FILE_CONFIG, NULL);
         g_autofree gchar *version_path = g_build_filename(dir, LIMA_FILE_VERSION, NULL);
         g_autofree gchar *text = NULL;
-        g_autoptr(LimaHost) host = lima_host_new_from_system(name, dir);
+        g_autoptr(LimaHost) host = owner != NULL ? lima_host_new_for_uid(name, dir, owner->uid)
+                                                 : lima_host_new_from_system(name, dir);
         g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new(path);
         g_autoptr(LimaConfig) cfg = NULL;
+        gboolean read;
         gsize len = 0;
 
-        if (!g_file_get_contents(path, &text, &len, error))
+        if (owner != NULL)
+                read = lima_owner_read_file(path, owner->uid, &text, &len, error);
+        else
+                read = g_file_get_contents(path, &text, &len, error);
+        if (!read)
                 return NULL;
-        if (!g_file_get_contents(version_path, &host->existing_version, NULL, NULL))
+        if (owner != NULL ? !lima_owner_read_file(version_path, owner->uid, &host->existing_version,
+                                                  NULL, NULL)
+                          : !g_file_get_contents(version_path, &host->existing_version, NULL, NULL))
                 host->existing_version = g_strdup("");
         g_strstrip(host->existing_version);
         cfg = lima_config_resolve(text, len, path, host, lima_home, diags, error);
@@ -445,7 +458,7 @@ lima_agent_setup(LimaAgent *agent, GError **error)
         g_autofree gchar *reason = NULL;
         g_autofree gchar *sock = lima_agent_file(agent, LIMA_FILE_HA_SOCK);
         g_autofree gchar *ssh_config = lima_agent_file(agent, LIMA_FILE_SSH_CONFIG);
-        g_autofree gchar *key = lima_ssh_keys_private_path(agent->lima_home);
+        g_autofree gchar *key = lima_ssh_keys_private_path(agent->keys_home);
         LimaSshConfig ssh = { 0 };
 
         if (!lima_accel_probe(agent->cfg->arch.value, &agent->accel, &reason, error))
@@ -461,13 +474,6 @@ lima_agent_setup(LimaAgent *agent, GError **error)
         ssh.identity_file = key;
         if (!lima_ssh_config_write(&ssh, ssh_config, error))
                 return FALSE;
-        for (guint i = 0; i < agent->cfg->mounts->len; i++) {
-                LimaAgentMount *m = g_new0(LimaAgentMount, 1);
-                m->agent = agent;
-                m->mount = g_ptr_array_index(agent->cfg->mounts, i);
-                m->state = g_strdup("pending");
-                g_ptr_array_add(agent->mounts, m);
-        }
         if (print_qemu_argv)
                 return TRUE;
         if (!lima_agent_server_listen(agent, sock, error))
@@ -475,6 +481,81 @@ lima_agent_setup(LimaAgent *agent, GError **error)
         if (!lima_agent_write_pid(agent, error))
                 return FALSE;
         lima_agent_emit_progress(agent, "accel", 0.01, reason);
+        return TRUE;
+}
+
+static void
+lima_agent_setup_mounts(LimaAgent *agent)
+{
+        for (guint i = 0; i < agent->cfg->mounts->len; i++) {
+                LimaAgentMount *m = g_new0(LimaAgentMount, 1);
+                m->agent = agent;
+                m->mount = g_ptr_array_index(agent->cfg->mounts, i);
+                m->state = g_strdup("pending");
+                g_ptr_array_add(agent->mounts, m);
+        }
+}
+
+/* --system: the instance folder's owner (only root can give a folder away), which must
+ * match the owner-uid limad recorded; we must be root or that owner to run it. */
+static LimaOwner *
+lima_agent_find_owner(const gchar *dir, GError **error)
+{
+        g_autofree gchar *owner_path = g_build_filename(dir, LIMA_FILE_OWNER, NULL);
+        g_autofree gchar *recorded = NULL;
+        guint64 uid = G_MAXUINT64;
+        struct stat st;
+
+        if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                            _("%s is not an instance folder; `limactl --system list` shows the "
+                              "instances there are"),
+                            dir);
+                return NULL;
+        }
+        if (lima_owner_read_file(owner_path, 0, &recorded, NULL, NULL))
+                g_ascii_string_to_unsigned(g_strstrip(recorded), 10, 0, G_MAXUINT32, &uid, NULL);
+        if (uid != st.st_uid) {
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                            _("%s does not match the owner of %s (uid %u); refusing to run an "
+                              "instance whose owner is in doubt"),
+                            owner_path, dir, (guint)st.st_uid);
+                return NULL;
+        }
+        if (geteuid() != 0 && geteuid() != st.st_uid) {
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                            _("instance folder %s belongs to uid %u; run as root (limad and "
+                              "lima@.service do) or as that user"),
+                            dir, (guint)st.st_uid);
+                return NULL;
+        }
+        return lima_owner_lookup(st.st_uid, error);
+}
+
+/* --system, still root: check each mount as the owner, start the virtiofsd daemons that
+ * must stay root (the C virtiofsd refuses to run otherwise), then become the owner for
+ * good, so QEMU, ssh, sftp-server and the builtin SFTP server all run as them. */
+static gboolean
+lima_agent_become_owner(LimaAgent *agent, GError **error)
+{
+        for (guint i = 0; i < agent->cfg->mounts->len; i++) {
+                const LimaMount *m = g_ptr_array_index(agent->cfg->mounts, i);
+                if (!lima_owner_check_location(agent->owner, m->location.value, m->writable.value,
+                                               error))
+                        return FALSE;
+        }
+        if (geteuid() != 0)
+                return TRUE;
+        if (!lima_agent_mounts_start_virtiofsd(agent, error))
+                return FALSE;
+        /* Nothing from root's environment decides where the owner's files go. */
+        g_unsetenv("XDG_CACHE_HOME");
+        g_unsetenv("XDG_CONFIG_HOME");
+        g_unsetenv("XDG_DATA_HOME");
+        g_unsetenv("XDG_RUNTIME_DIR");
+        if (!lima_owner_drop(agent->owner, FALSE, error))
+                return FALSE;
+        g_message("running as %s (uid %u)", agent->owner->name, (guint)agent->owner->uid);
         return TRUE;
 }
 
@@ -515,11 +596,17 @@ main(int argc, char **argv)
         LimaAgent *agent = &agent_state;
         gboolean user_mode = FALSE;
         gboolean system_mode = FALSE;
+        g_autofree gchar *state_dir = NULL;
         const GOptionEntry entries[] = {
                 { "user", 0, 0, G_OPTION_ARG_NONE, &user_mode,
                   N_("The instance is in $LIMA_HOME (limad --user)"), NULL },
                 { "system", 0, 0, G_OPTION_ARG_NONE, &system_mode,
-                  N_("The instance is in /var/lib/lima (limad --system)"), NULL },
+                  N_("The instance is in /var/lib/lima (limad --system); start as root, the "
+                     "agent runs as the instance's owner"),
+                  NULL },
+                { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+                  N_("With --system: the instances are in DIR (limad --system --state-dir)"),
+                  N_("DIR") },
                 { "print-qemu-argv", 0, 0, G_OPTION_ARG_NONE, &print_qemu_argv,
                   N_("Prepare the instance, print QEMU's command line (one argument a line) "
                      "and exit without running it; for benchmarks and debugging"),
@@ -544,10 +631,13 @@ main(int argc, char **argv)
                 g_printerr("lima-hostagent: %s\n", error->message);
                 return 2;
         }
-        if (argc != 2 || system_mode) {
+        if (argc != 2) {
+                g_printerr("lima-hostagent: %s\n", _("name one instance; see --help"));
+                return 2;
+        }
+        if (state_dir != NULL && !system_mode) {
                 g_printerr("lima-hostagent: %s\n",
-                           system_mode ? _("--system is not available in this build yet")
-                                       : _("name one instance; see --help"));
+                           _("--state-dir goes with --system; --user uses $LIMA_HOME"));
                 return 2;
         }
         if (!lima_instance_name_validate(argv[1], &error)) {
@@ -555,13 +645,24 @@ main(int argc, char **argv)
                 return 2;
         }
         agent->name = g_strdup(argv[1]);
-        agent->lima_home = lima_paths_home();
+        agent->system_mode = system_mode;
+        if (system_mode)
+                agent->lima_home = g_strdup(state_dir != NULL ? state_dir : LIMA_PATHS_SYSTEM_HOME);
+        else
+                agent->lima_home = lima_paths_home();
         agent->dir = lima_paths_instance_file(agent->lima_home, agent->name, NULL);
+        if (system_mode && (agent->owner = lima_agent_find_owner(agent->dir, &error)) == NULL) {
+                g_printerr("lima-hostagent: %s\n", error->message);
+                return 1;
+        }
+        agent->keys_home = lima_paths_keys_home(agent->lima_home, system_mode,
+                                                system_mode ? agent->owner->uid : 0);
         agent->status = g_strdup("Starting");
         agent->errors = g_ptr_array_new_with_free_func(g_free);
         agent->mounts = g_ptr_array_new_with_free_func((GDestroyNotify)lima_agent_mount_free);
         agent->pending_stops = g_ptr_array_new_with_free_func(lima_agent_message_unref);
-        agent->cfg = lima_agent_load_config(agent->lima_home, agent->name, agent->dir, &error);
+        agent->cfg =
+            lima_agent_load_config(agent->lima_home, agent->name, agent->dir, agent->owner, &error);
         if (agent->cfg == NULL) {
                 g_printerr("lima-hostagent: %s\n", error->message);
                 return 1;
@@ -586,6 +687,11 @@ main(int argc, char **argv)
         }
         sd_event_add_signal(agent->event, NULL, SIGTERM, lima_agent_on_signal, agent);
         sd_event_add_signal(agent->event, NULL, SIGINT, lima_agent_on_signal, agent);
+        lima_agent_setup_mounts(agent);
+        if (agent->owner != NULL && !print_qemu_argv && !lima_agent_become_owner(agent, &error)) {
+                g_printerr("lima-hostagent: %s\n", error->message);
+                return 1;
+        }
         if (!lima_agent_setup(agent, &error)) {
                 g_printerr("lima-hostagent: %s\n", error->message);
                 return 1;
@@ -593,8 +699,8 @@ main(int argc, char **argv)
         prepare.cfg = agent->cfg;
         prepare.name = agent->name;
         prepare.dir = agent->dir;
-        prepare.lima_home = agent->lima_home;
-        prepare.host_home = g_get_home_dir();
+        prepare.keys_home = agent->keys_home;
+        prepare.host_home = agent->owner != NULL ? agent->owner->home : g_get_home_dir();
         if (print_qemu_argv)
                 return lima_agent_print_qemu_argv(agent);
         sd_notifyf(0, "STATUS=Starting (%s)", agent->accel_name);

@@ -490,7 +490,7 @@ lima_virtiofsd_spawn(LimaVirtiofsd *d, GPtrArray *argv, const gchar *location, G
                             _("cannot start virtiofsd: pipe: %s"), g_strerror(saved));
                 return FALSE;
         }
-        log_fd = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        log_fd = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
         d->pid = fork();
         if (d->pid == 0)
                 lima_virtiofsd_child((char **)argv->pdata, location, d->ro_dir, ro_flags, log_fd,

@@ -294,20 +294,16 @@ static gboolean
 limad_agent_spawn(LimadInstance *inst, GError **error)
 {
         LimadManager *manager = inst->manager;
-        g_autofree gchar *out_path = g_build_filename(inst->dir, LIMA_FILE_HA_STDOUT, NULL);
-        g_autofree gchar *err_path = g_build_filename(inst->dir, LIMA_FILE_HA_STDERR, NULL);
         const gchar *mode = manager->system_mode ? "--system" : "--user";
-        int out_fd, err_fd;
+        int out_fd, err_fd = -1;
         pid_t pid;
 
-        out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (out_fd < 0 || err_fd < 0) {
-                int saved = errno;
+        out_fd = limad_store_open_log(inst, LIMA_FILE_HA_STDOUT, error);
+        if (out_fd >= 0)
+                err_fd = limad_store_open_log(inst, LIMA_FILE_HA_STDERR, error);
+        if (err_fd < 0) {
                 if (out_fd >= 0)
                         close(out_fd);
-                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot open %s: %s"),
-                            out_fd < 0 ? out_path : err_path, g_strerror(saved));
                 return FALSE;
         }
         pid = fork();
@@ -330,7 +326,12 @@ limad_agent_spawn(LimadInstance *inst, GError **error)
                 dup2(out_fd, 1);
                 dup2(err_fd, 2);
                 g_setenv("LIMA_HOME", manager->lima_home, TRUE);
-                execl(manager->hostagent_path, "lima-hostagent", mode, inst->name, NULL);
+                /* --system: the agent starts as root and drops to the owner itself. */
+                if (manager->system_mode)
+                        execl(manager->hostagent_path, "lima-hostagent", mode, "--state-dir",
+                              manager->lima_home, inst->name, NULL);
+                else
+                        execl(manager->hostagent_path, "lima-hostagent", mode, inst->name, NULL);
                 dprintf(2, "limad: cannot run %s: %s\n", manager->hostagent_path,
                         g_strerror(errno));
                 _exit(127);

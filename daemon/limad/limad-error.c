@@ -20,6 +20,8 @@ limad_error_name(const GError *error)
                         return LIMAD_DBUS_ERROR_PREFIX "NotFound";
                 case LIMA_ERROR_UNSUPPORTED:
                         return LIMAD_DBUS_ERROR_PREFIX "Unsupported";
+                case LIMA_ERROR_PERMISSION_DENIED:
+                        return LIMAD_DBUS_ERROR_PREFIX "MountNotPermitted";
                 case LIMA_ERROR_FAILED:
                         break;
                 }

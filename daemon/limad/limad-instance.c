@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lima-config-resolve.h"
@@ -10,6 +11,7 @@
 #include "lima-paths.h"
 #include "lima-size.h"
 #include "limad-agent.h"
+#include "limad-authorize.h"
 #include "limad-error.h"
 #include "limad-manager.h"
 #include "limad-store.h"
@@ -138,7 +140,9 @@ limad_instance_agent_log_tail(LimadInstance *inst)
         const gchar *start;
         guint lines = 0;
 
-        if (!g_file_get_contents(path, &text, &len, NULL) || len == 0)
+        if (inst->manager == NULL ||
+            !limad_store_read_file(inst->manager, path, inst->owner_uid, &text, &len, NULL) ||
+            len == 0)
                 return NULL;
         while (len > 0 && text[len - 1] == '\n')
                 text[--len] = '\0';
@@ -239,6 +243,36 @@ limad_instance_agent_gone(LimadInstance *inst)
         }
 }
 
+/* --system: the owner is who the folder belongs to (only root can give it away), and
+ * owner-uid, written by limad at create, must agree; a folder someone tampered with is
+ * owned by root and carries an error, so nobody but root may act on it. */
+static gboolean
+limad_instance_load_owner(LimadInstance *inst, const gchar *owner_path)
+{
+        g_autofree gchar *recorded = NULL;
+        g_autoptr(GError) error = NULL;
+        struct stat st;
+        guint64 uid = G_MAXUINT64;
+
+        inst->owner_uid = 0;
+        if (lstat(inst->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                limad_instance_add_error(inst, _("the instance folder is not a folder"));
+                return FALSE;
+        }
+        if (limad_store_read_file(inst->manager, owner_path, 0, &recorded, NULL, &error))
+                g_ascii_string_to_unsigned(g_strstrip(recorded), 10, 0, G_MAXUINT32, &uid, NULL);
+        if (uid != st.st_uid) {
+                g_autofree gchar *msg = g_strdup_printf(
+                    _("%s does not match the owner of the folder (uid %u); only root may act "
+                      "on this instance until an administrator fixes one or the other"),
+                    owner_path, (guint)st.st_uid);
+                limad_instance_add_error(inst, msg);
+                return FALSE;
+        }
+        inst->owner_uid = st.st_uid;
+        return TRUE;
+}
+
 LimadInstance *
 limad_instance_load(LimadManager *manager, const gchar *name)
 {
@@ -265,18 +299,24 @@ limad_instance_load(LimadManager *manager, const gchar *name)
         inst->pending_deletes = g_ptr_array_new_with_free_func(limad_message_unref);
         owner_path = g_build_filename(inst->dir, LIMA_FILE_OWNER, NULL);
         inst->owner_uid = getuid();
-        if (g_file_get_contents(owner_path, &owner, NULL, NULL))
-                inst->owner_uid = (guint)g_ascii_strtoull(owner, NULL, 10);
-
-        host = lima_host_new_from_system(name, inst->dir);
+        if (manager->system_mode) {
+                if (!limad_instance_load_owner(inst, owner_path))
+                        return inst;
+                host = lima_host_new_for_uid(name, inst->dir, inst->owner_uid);
+        } else {
+                if (g_file_get_contents(owner_path, &owner, NULL, NULL))
+                        inst->owner_uid = (guint)g_ascii_strtoull(owner, NULL, 10);
+                host = lima_host_new_from_system(name, inst->dir);
+        }
         version_path = g_build_filename(inst->dir, LIMA_FILE_VERSION, NULL);
-        if (g_file_get_contents(version_path, &host->existing_version, NULL, NULL))
+        if (limad_store_read_file(manager, version_path, inst->owner_uid, &host->existing_version,
+                                  NULL, NULL))
                 g_strstrip(host->existing_version);
         else
                 host->existing_version = g_strdup("");
         config_path = g_build_filename(inst->dir, LIMA_FILE_CONFIG, NULL);
         diags = lima_diagnostics_new(config_path);
-        if (!g_file_get_contents(config_path, &text, &len, &error)) {
+        if (!limad_store_read_file(manager, config_path, inst->owner_uid, &text, &len, &error)) {
                 limad_instance_add_error(inst, error->message);
         } else {
                 inst->cfg = lima_config_resolve(text, len, config_path, host, manager->lima_home,
@@ -379,6 +419,13 @@ limad_instance_kill_leftovers(LimadInstance *inst)
 {
         g_autofree gchar *qemu_pid_path = g_build_filename(inst->dir, LIMA_FILE_QEMU_PID, NULL);
         pid_t qemu = lima_pidfile_alive(qemu_pid_path, "qemu");
+        if (qemu > 0 && inst->manager != NULL && inst->manager->system_mode) {
+                /* The pid file is the owner's to write: kill only a process of theirs. */
+                g_autofree gchar *proc = g_strdup_printf("/proc/%d", qemu);
+                struct stat st;
+                if (stat(proc, &st) != 0 || st.st_uid != inst->owner_uid)
+                        qemu = 0;
+        }
         if (qemu > 0) {
                 g_message("%s: killing leftover QEMU pid %d", inst->name, qemu);
                 kill(qemu, SIGKILL);
@@ -391,8 +438,12 @@ limad_instance_method_start(sd_bus_message *m, void *userdata, sd_bus_error *ret
 {
         LimadInstance *inst = INST(userdata);
         g_autoptr(GError) error = NULL;
-        int r = sd_bus_message_skip(m, "a{sv}");
+        int r;
 
+        r = limad_authorize(inst->manager, m, inst, _("start"), ret_error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = sd_bus_message_skip(m, "a{sv}");
         if (r < 0)
                 return r;
         limad_instance_refresh(inst);
@@ -423,8 +474,12 @@ limad_instance_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         LimadInstance *inst = INST(userdata);
         g_autoptr(GError) error = NULL;
         int force = 0;
-        int r = sd_bus_message_read(m, "b", &force);
+        int r;
 
+        r = limad_authorize(inst->manager, m, inst, _("stop"), ret_error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = sd_bus_message_read(m, "b", &force);
         if (r < 0)
                 return r;
         limad_instance_refresh(inst);
@@ -454,8 +509,12 @@ limad_instance_method_delete(sd_bus_message *m, void *userdata, sd_bus_error *re
         LimadInstance *inst = INST(userdata);
         g_autoptr(GError) error = NULL;
         int force = 0;
-        int r = sd_bus_message_read(m, "b", &force);
+        int r;
 
+        r = limad_authorize(inst->manager, m, inst, _("delete"), ret_error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = sd_bus_message_read(m, "b", &force);
         if (r < 0)
                 return r;
         limad_instance_refresh(inst);
@@ -481,14 +540,43 @@ limad_instance_method_delete(sd_bus_message *m, void *userdata, sd_bus_error *re
         return sd_bus_reply_method_return(m, NULL);
 }
 
+/* The stored lima.yaml as written, also when it no longer validates: that is when a user
+ * most needs it back (limactl edit). On the system bus it is the owner's (provisioning
+ * scripts and env may hold secrets): others see the properties only. */
+static int
+limad_instance_method_get_config(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        LimadInstance *inst = INST(userdata);
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *path = g_build_filename(inst->dir, LIMA_FILE_CONFIG, NULL);
+        g_autofree gchar *text = NULL;
+        int r = limad_authorize(inst->manager, m, inst, _("read the config of"), ret_error);
+
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (!limad_store_read_file(inst->manager, path, inst->owner_uid, &text, NULL, &error))
+                return sd_bus_error_setf(ret_error, LIMAD_DBUS_ERROR_PREFIX "Failed",
+                                         _("cannot read the config of instance \"%s\": %s"),
+                                         inst->name, error->message);
+        if (!g_utf8_validate(text, -1, NULL))
+                return sd_bus_error_setf(ret_error, LIMAD_DBUS_ERROR_PREFIX "InvalidConfig",
+                                         _("%s is not UTF-8 text; fix or replace it by hand"),
+                                         path);
+        return sd_bus_reply_method_return(m, "s", text);
+}
+
 static int
 limad_instance_method_set_config(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
         LimadInstance *inst = INST(userdata);
         g_autoptr(GError) error = NULL;
         const char *yaml = NULL;
-        int r = sd_bus_message_read(m, "s", &yaml);
+        int r;
 
+        r = limad_authorize(inst->manager, m, inst, _("change the config of"), ret_error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = sd_bus_message_read(m, "s", &yaml);
         if (r < 0)
                 return r;
         limad_instance_refresh(inst);
@@ -516,6 +604,8 @@ const sd_bus_vtable limad_instance_vtable[] = {
                                 limad_instance_method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetConfig", SD_BUS_ARGS("s", yaml), SD_BUS_NO_RESULT,
                                 limad_instance_method_set_config, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetConfig", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", yaml),
+                                limad_instance_method_get_config, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Progress", SD_BUS_ARGS("s", stage, "d", fraction, "s", message),
                                 0),
         PROP("Name", "s"),

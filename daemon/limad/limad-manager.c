@@ -8,7 +8,9 @@
 #include "lima-config-base.h"
 #include "lima-error.h"
 #include "lima-instance-name.h"
+#include "limad-authorize.h"
 #include "limad-error.h"
+#include "limad-polkit.h"
 #include "limad-manager.h"
 #include "limad-store.h"
 #include "limad-systemd.h"
@@ -147,6 +149,11 @@ limad_manager_method_create(sd_bus_message *m, void *userdata, sd_bus_error *ret
         uid_t uid = getuid();
         int r;
 
+        r = limad_authorize(manager, m, NULL, _("create an instance"), ret_error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        if (manager->system_mode && (r = limad_authorize_caller_uid(m, &uid)) < 0)
+                return r;
         r = sd_bus_message_read(m, "ss", &name, &yaml);
         if (r < 0)
                 return r;
@@ -156,14 +163,6 @@ limad_manager_method_create(sd_bus_message *m, void *userdata, sd_bus_error *ret
         r = limad_manager_check_yaml_size(yaml, ret_error);
         if (r < 0)
                 return r;
-        if (manager->system_mode) {
-                g_autoptr(sd_bus_creds) creds = NULL;
-                r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-                if (r >= 0)
-                        r = sd_bus_creds_get_euid(creds, &uid);
-                if (r < 0)
-                        return r;
-        }
         inst = limad_store_create(manager, name, yaml, opts, uid, &error);
         if (inst == NULL)
                 return limad_error_to_bus(error, ret_error);
@@ -195,6 +194,7 @@ limad_manager_method_validate(sd_bus_message *m, void *userdata, sd_bus_error *r
         g_autofree gchar *filled = NULL;
         g_autoptr(sd_bus_message) reply = NULL;
         const char *yaml = NULL;
+        uid_t uid = getuid();
         int r = sd_bus_message_read(m, "s", &yaml);
 
         if (r < 0)
@@ -202,7 +202,10 @@ limad_manager_method_validate(sd_bus_message *m, void *userdata, sd_bus_error *r
         r = limad_manager_check_yaml_size(yaml, ret_error);
         if (r < 0)
                 return r;
-        filled = limad_store_validate(manager, "default", yaml, NULL, &warnings, NULL, &error);
+        /* Filled as the caller's config would be: their home, their mount permissions. */
+        if (manager->system_mode && (r = limad_authorize_caller_uid(m, &uid)) < 0)
+                return r;
+        filled = limad_store_validate(manager, "default", yaml, NULL, uid, &warnings, NULL, &error);
         if (filled == NULL)
                 return limad_error_to_bus(error, ret_error);
         r = sd_bus_message_new_method_return(m, &reply);
@@ -321,6 +324,8 @@ limad_manager_new(sd_event *event, sd_bus *bus, const gchar *lima_home, gboolean
         manager->bus = sd_bus_ref(bus);
         manager->lima_home = g_strdup(lima_home);
         manager->system_mode = system_mode;
+        if (system_mode)
+                manager->polkit = limad_polkit_new(bus);
         manager->instances = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                                    (GDestroyNotify)limad_instance_unref);
         r = sd_bus_add_object_vtable(bus, NULL, LIMAD_MANAGER_PATH, LIMAD_MANAGER_IFACE,
@@ -352,6 +357,7 @@ limad_manager_free(LimadManager *manager)
                 return;
         g_clear_pointer(&manager->systemd, limad_systemd_free);
         g_hash_table_unref(manager->instances);
+        limad_polkit_free(manager->polkit);
         sd_bus_unref(manager->bus);
         sd_event_unref(manager->event);
         g_free(manager->lima_home);

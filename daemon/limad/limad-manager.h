@@ -27,8 +27,9 @@ struct _LimadManager {
         gchar *lima_home;
         gboolean system_mode;
         gchar *hostagent_path;
-        LimadSystemd *systemd; /* NULL: no systemd manager, limad spawns the agents */
-        GHashTable *instances; /* name → LimadInstance* */
+        LimadSystemd *systemd;       /* NULL: no systemd manager, limad spawns the agents */
+        struct _LimadPolkit *polkit; /* --system only */
+        GHashTable *instances;       /* name → LimadInstance* */
 };
 
 struct _LimadInstance {

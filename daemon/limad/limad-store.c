@@ -2,9 +2,12 @@
 #include "limad-store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -12,8 +15,67 @@
 #include "lima-config-resolve.h"
 #include "lima-error.h"
 #include "lima-instance-name.h"
+#include "lima-owner.h"
 #include "lima-paths.h"
 #include "limad-error.h"
+
+gboolean
+limad_store_prepare_system_dir(const gchar *dir, GError **error)
+{
+        g_autofree gchar *keys = g_build_filename(dir, LIMA_PATHS_KEYS_DIR, NULL);
+        const gchar *const dirs[] = { dir, keys };
+        for (guint i = 0; i < G_N_ELEMENTS(dirs); i++) {
+                struct stat st;
+                if (g_mkdir_with_parents(dirs[i], 0755) != 0 || lstat(dirs[i], &st) != 0) {
+                        int saved = errno;
+                        g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                                    _("cannot create %s: %s"), dirs[i], g_strerror(saved));
+                        return FALSE;
+                }
+                if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022) != 0) {
+                        g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                                    _("%s must be a folder that only root can write (it is "
+                                      "%s, uid %u, mode %04o); fix it with `chown root: %s && "
+                                      "chmod 0755 %s`"),
+                                    dirs[i], S_ISDIR(st.st_mode) ? "a folder" : "not a folder",
+                                    (guint)st.st_uid, (guint)(st.st_mode & 07777), dirs[i],
+                                    dirs[i]);
+                        return FALSE;
+                }
+        }
+        return TRUE;
+}
+
+gboolean
+limad_store_read_file(LimadManager *manager, const gchar *path, guint owner_uid, gchar **contents,
+                      gsize *len, GError **error)
+{
+        if (!manager->system_mode)
+                return g_file_get_contents(path, contents, len, error);
+        return lima_owner_read_file(path, owner_uid, contents, len, error);
+}
+
+int
+limad_store_open_log(LimadInstance *inst, const gchar *file, GError **error)
+{
+        g_autofree gchar *path = g_build_filename(inst->dir, file, NULL);
+        struct stat st;
+        int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+
+        if (fd >= 0 &&
+            (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || ftruncate(fd, 0) != 0 ||
+             (inst->manager->system_mode && fchown(fd, inst->owner_uid, (gid_t)-1) != 0))) {
+                close(fd);
+                fd = -1;
+                errno = errno == 0 ? EINVAL : errno;
+        }
+        if (fd < 0) {
+                int saved = errno;
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot open %s: %s"), path,
+                            saved == ELOOP ? _("it is a symlink; remove it") : g_strerror(saved));
+        }
+        return fd;
+}
 
 static void
 limad_store_export(LimadManager *manager, LimadInstance *inst)
@@ -43,33 +105,60 @@ limad_store_load_all(LimadManager *manager)
         }
 }
 
+/* --system: a mount is used by QEMU or a helper running as the owner, or by virtiofsd as
+ * root; either way only what the owner may read (and write, when writable) is allowed. */
+static gboolean
+limad_store_check_mounts(const LimaConfig *cfg, guint owner_uid, GError **error)
+{
+        g_autoptr(LimaOwner) owner = lima_owner_lookup(owner_uid, error);
+        if (owner == NULL)
+                return FALSE;
+        for (guint i = 0; i < cfg->mounts->len; i++) {
+                const LimaMount *m = g_ptr_array_index(cfg->mounts, i);
+                if (!lima_owner_check_location(owner, m->location.value, m->writable.value,
+                                               error)) {
+                        g_prefix_error(error, "mounts[%u]: ", i);
+                        return FALSE;
+                }
+        }
+        return TRUE;
+}
+
 gchar *
 limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml,
-                     const LimaConfigOptions *opts, gchar ***warnings, gchar **composed,
-                     GError **error)
+                     const LimaConfigOptions *opts, guint owner_uid, gchar ***warnings,
+                     gchar **composed, GError **error)
 {
         g_autofree gchar *file = g_strdup_printf("%s.yaml", name);
         g_autofree gchar *dir = lima_paths_instance_file(manager->lima_home, name, NULL);
         g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new(file);
         g_autoptr(LimaConfig) cfg = NULL;
         g_autoptr(LimaConfig) filled = NULL;
-        g_autoptr(LimaHost) host = lima_host_new_from_system(name, dir);
+        g_autoptr(LimaHost) host = manager->system_mode
+                                       ? lima_host_new_for_uid(name, dir, owner_uid)
+                                       : lima_host_new_from_system(name, dir);
         g_autofree gchar *text = NULL;
+        gboolean verbatim;
 
         cfg = lima_config_load_data(yaml, strlen(yaml), file, diags, error);
         if (cfg == NULL || !lima_diagnostics_check(diags, error))
                 return NULL;
+        /* Nothing to compose: the user's text is stored as written, comments and all
+         * (libyaml drops comments, so a rewrite would lose them). */
+        verbatim = cfg->base->len == 0 && opts == NULL;
         if (!lima_config_resolve_base(cfg, diags, error) || !lima_diagnostics_check(diags, error))
                 return NULL;
         if (opts != NULL && !lima_config_options_apply(opts, cfg, error))
                 return NULL;
-        text = lima_config_to_yaml(cfg, error);
+        text = verbatim ? g_strdup(yaml) : lima_config_to_yaml(cfg, error);
         if (text == NULL)
                 return NULL;
         g_ptr_array_set_size(diags->items, 0);
         filled =
             lima_config_resolve(text, strlen(text), file, host, manager->lima_home, diags, error);
         if (filled == NULL || !lima_diagnostics_check(diags, error))
+                return NULL;
+        if (manager->system_mode && !limad_store_check_mounts(filled, owner_uid, error))
                 return NULL;
         if (warnings != NULL)
                 *warnings = lima_diagnostics_warnings(diags);
@@ -105,6 +194,66 @@ limad_store_rm_rf(const gchar *path, GError **error)
         return TRUE;
 }
 
+/* --system: the owner's folder is emptied by a child running as the owner, so a symlink or
+ * a folder swapped in during the walk can only ever reach the owner's own files. */
+static gboolean
+limad_store_rm_rf_as(const gchar *path, guint owner_uid, GError **error)
+{
+        g_autoptr(LimaOwner) owner = NULL;
+        int status = 0;
+        pid_t pid;
+
+        if (owner_uid == 0)
+                return limad_store_rm_rf(path, error);
+        owner = lima_owner_lookup(owner_uid, error);
+        if (owner == NULL)
+                return FALSE;
+        pid = fork();
+        if (pid == 0) {
+                GDir *dir;
+                const gchar *entry;
+                if (!lima_owner_drop(owner, TRUE, NULL))
+                        _exit(1);
+                dir = g_dir_open(path, 0, NULL);
+                while (dir != NULL && (entry = g_dir_read_name(dir)) != NULL) {
+                        g_autofree gchar *child = g_build_filename(path, entry, NULL);
+                        if (!limad_store_rm_rf(child, NULL))
+                                _exit(1);
+                }
+                _exit(0);
+        }
+        while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                            _("cannot empty %s as user %s; remove it by hand"), path, owner->name);
+                return FALSE;
+        }
+        /* The folder itself is in limad's state folder: only root may remove it. */
+        return limad_store_rm_rf(path, error);
+}
+
+/* --system: the owner's SSH keys folder, made once and only ever theirs. */
+static gboolean
+limad_store_prepare_keys(LimadManager *manager, const LimaOwner *owner, GError **error)
+{
+        g_autofree gchar *keys = lima_paths_keys_home(manager->lima_home, TRUE, owner->uid);
+        struct stat st;
+        if (mkdir(keys, 0700) != 0 && errno != EEXIST) {
+                int saved = errno;
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot create %s: %s"), keys,
+                            g_strerror(saved));
+                return FALSE;
+        }
+        if (lstat(keys, &st) != 0 || !S_ISDIR(st.st_mode) ||
+            (st.st_uid != owner->uid && chown(keys, owner->uid, owner->gid) != 0)) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                            _("%s is not a folder of user %s; remove it"), keys, owner->name);
+                return FALSE;
+        }
+        return TRUE;
+}
+
 LimadInstance *
 limad_store_create(LimadManager *manager, const gchar *name, const gchar *yaml,
                    const LimaConfigOptions *opts, guint owner_uid, GError **error)
@@ -113,7 +262,7 @@ limad_store_create(LimadManager *manager, const gchar *name, const gchar *yaml,
         g_autofree gchar *filled = NULL;
         g_autofree gchar *final_dir = NULL;
         g_autofree gchar *tmp_template = NULL;
-        g_autofree gchar *owner = g_strdup_printf("%u\n", owner_uid);
+        g_autofree gchar *owner_text = g_strdup_printf("%u\n", owner_uid);
         gchar *tmp_dir;
         LimadInstance *inst;
 
@@ -126,9 +275,16 @@ limad_store_create(LimadManager *manager, const gchar *name, const gchar *yaml,
                             name);
                 return NULL;
         }
-        filled = limad_store_validate(manager, name, yaml, opts, NULL, &composed, error);
+        g_autoptr(LimaOwner) owner = NULL;
+
+        filled = limad_store_validate(manager, name, yaml, opts, owner_uid, NULL, &composed, error);
         if (filled == NULL)
                 return NULL;
+        if (manager->system_mode) {
+                owner = lima_owner_lookup(owner_uid, error);
+                if (owner == NULL || !limad_store_prepare_keys(manager, owner, error))
+                        return NULL;
+        }
         if (g_mkdir_with_parents(manager->lima_home, 0700) != 0) {
                 int saved = errno;
                 g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot create %s: %s"),
@@ -146,8 +302,18 @@ limad_store_create(LimadManager *manager, const gchar *name, const gchar *yaml,
         }
         if (!limad_store_write(tmp_dir, LIMA_FILE_CONFIG, composed, error) ||
             !limad_store_write(tmp_dir, LIMA_FILE_VERSION, LIMA_COMPAT_VERSION, error) ||
-            !limad_store_write(tmp_dir, LIMA_FILE_OWNER, owner, error)) {
+            !limad_store_write(tmp_dir, LIMA_FILE_OWNER, owner_text, error)) {
                 limad_store_rm_rf(tmp_dir, NULL);
+                return NULL;
+        }
+        /* --system: the folder is the owner's (their host agent writes its disk, sockets and
+         * logs there; only they can read it). The files limad wrote stay root's. */
+        if (owner != NULL && chown(tmp_dir, owner->uid, owner->gid) != 0) {
+                int saved = errno;
+                limad_store_rm_rf(tmp_dir, NULL);
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                            _("cannot give %s to user %s: %s"), tmp_dir, owner->name,
+                            g_strerror(saved));
                 return NULL;
         }
         final_dir = lima_paths_instance_file(manager->lima_home, name, NULL);
@@ -197,6 +363,8 @@ limad_store_delete(LimadManager *manager, LimadInstance *inst, GError **error)
         sd_bus_emit_object_removed(manager->bus, inst->path);
         g_hash_table_remove(manager->instances, inst->name);
         inst->manager = NULL;
+        if (manager->system_mode)
+                return limad_store_rm_rf_as(trash, inst->owner_uid, error);
         return limad_store_rm_rf(trash, error);
 }
 
@@ -205,8 +373,8 @@ limad_store_set_config(LimadManager *manager, LimadInstance *inst, const gchar *
                        GError **error)
 {
         g_autofree gchar *composed = NULL;
-        g_autofree gchar *filled =
-            limad_store_validate(manager, inst->name, yaml, NULL, NULL, &composed, error);
+        g_autofree gchar *filled = limad_store_validate(manager, inst->name, yaml, NULL,
+                                                        inst->owner_uid, NULL, &composed, error);
         LimadInstance *fresh;
 
         if (filled == NULL)

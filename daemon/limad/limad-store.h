@@ -6,6 +6,17 @@
 
 G_BEGIN_DECLS
 
+/* limad --system: makes the state folder (0755, root) or checks that only root can write
+ * it, since everything in it is trusted by root. */
+gboolean limad_store_prepare_system_dir(const gchar *dir, GError **error);
+/* Reads a file of an instance. In --system mode its folder belongs to the owner: no symlink
+ * is followed and only the owner's files (or limad's own) are read. */
+gboolean limad_store_read_file(LimadManager *manager, const gchar *path, guint owner_uid,
+                               gchar **contents, gsize *len, GError **error);
+/* Opens (truncating) a log file in inst's folder for a child, owned by the owner; never
+ * through a symlink. Returns the fd or -1. */
+int limad_store_open_log(LimadInstance *inst, const gchar *file, GError **error);
+
 /* Loads every instance folder under lima_home (names starting with '_' or '.' are not
  * instances) and exports each. */
 void limad_store_load_all(LimadManager *manager);
@@ -18,9 +29,10 @@ gboolean limad_store_set_config(LimadManager *manager, LimadInstance *inst, cons
                                 GError **error);
 /* Pid files and sockets a dead agent left behind. */
 void limad_store_remove_runtime_files(LimadInstance *inst);
-/* Composes and validates yaml like create; returns the filled YAML. */
+/* Composes and validates yaml like create, as owner_uid's config (their home for "~", and
+ * in --system mode every mount location checked as them); returns the filled YAML. */
 gchar *limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml,
-                            const LimaConfigOptions *opts, gchar ***warnings, gchar **composed,
-                            GError **error);
+                            const LimaConfigOptions *opts, guint owner_uid, gchar ***warnings,
+                            gchar **composed, GError **error);
 
 G_END_DECLS

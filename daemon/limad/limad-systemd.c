@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <signal.h>
 
+#include "lima-paths.h"
 #include "limad-agent.h"
 #include "limad-error.h"
 #include "limad-store.h"
@@ -16,8 +17,6 @@
 #define UNIT_TEMPLATE    "lima@.service"
 #define UNIT_NAME_PREFIX "lima@"
 #define UNIT_NAME_SUFFIX ".service"
-/* Where lima-hostagent --system (what PID 1's lima@.service runs) finds its instances. */
-#define SYSTEM_STATE_DIR "/var/lib/lima"
 
 struct _LimadSystemd {
         LimadManager *manager;
@@ -182,7 +181,8 @@ limad_systemd_on_unit_changed(sd_bus_message *m, void *userdata, sd_bus_error *r
 }
 
 /* The instance store the manager's lima@ units would use: the user manager passes its own
- * environment (LIMA_HOME or ~/.lima); PID 1's agents use /var/lib/lima. */
+ * environment (LIMA_HOME or ~/.lima); PID 1's run lima-hostagent --system without
+ * --state-dir, so they use the default system store. */
 static gboolean
 limad_systemd_same_store(LimadManager *manager, sd_bus *bus)
 {
@@ -190,7 +190,7 @@ limad_systemd_same_store(LimadManager *manager, sd_bus *bus)
         g_autofree gchar *home = NULL;
 
         if (manager->system_mode)
-                return g_str_equal(manager->lima_home, SYSTEM_STATE_DIR);
+                return g_str_equal(manager->lima_home, LIMA_PATHS_SYSTEM_HOME);
         if (sd_bus_get_property_strv(bus, SD1_NAME, SD1_PATH, SD1_MANAGER, "Environment", NULL,
                                      &env) < 0)
                 return FALSE;

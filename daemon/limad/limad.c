@@ -5,12 +5,14 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "lima-paths.h"
 #include "limad-manager.h"
+#include "limad-store.h"
 
 /* lima-hostagent sits beside limad, in the build tree and when installed. */
 static gchar *
@@ -37,6 +39,22 @@ limad_find_hostagent(void)
         }
 }
 
+/* systemd points JOURNAL_STREAM at the journal socket it gave us as stderr: only then do
+ * "<N>" priority prefixes mean anything (journald reads them); anywhere else they are noise. */
+static gboolean
+limad_stderr_is_journal(void)
+{
+        const gchar *env = g_getenv("JOURNAL_STREAM");
+        guint64 dev = 0, ino = 0;
+        struct stat st;
+        if (env == NULL || sscanf(env, "%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, &dev, &ino) != 2)
+                return FALSE;
+        return fstat(STDERR_FILENO, &st) == 0 && (guint64)st.st_dev == dev &&
+               (guint64)st.st_ino == ino;
+}
+
+static gboolean limad_log_prefix;
+
 static void
 limad_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message,
                   gpointer user_data)
@@ -50,8 +68,10 @@ limad_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *messag
                                                                : "<7>";
         if ((level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG)) && !verbose)
                 return;
-        /* Priority prefixes are read by journald; on a terminal they are just noise. */
-        fprintf(stderr, "%slimad: %s\n", isatty(2) ? "" : prefix, message);
+        if (limad_log_prefix)
+                fprintf(stderr, "%s%s\n", prefix, message);
+        else
+                fprintf(stderr, "limad: %s\n", message);
 }
 
 static int
@@ -68,12 +88,18 @@ main(int argc, char **argv)
         gboolean system_mode = FALSE;
         gboolean verbose = FALSE;
         gboolean version = FALSE;
+        g_autofree gchar *state_dir = NULL;
         const GOptionEntry entries[] = {
                 { "user", 0, 0, G_OPTION_ARG_NONE, &user_mode,
                   N_("Serve the session bus; instances live in $LIMA_HOME (default ~/.lima)"),
                   NULL },
                 { "system", 0, 0, G_OPTION_ARG_NONE, &system_mode,
-                  N_("Serve the system bus; instances live in /var/lib/lima"), NULL },
+                  N_("Serve the system bus for every user; instances live in /var/lib/lima, "
+                     "polkit decides who may act on whose"),
+                  NULL },
+                { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+                  N_("With --system: keep instances in DIR instead of " LIMA_PATHS_SYSTEM_HOME),
+                  N_("DIR") },
                 { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, N_("Log every state change"),
                   NULL },
                 { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version"), NULL },
@@ -108,11 +134,18 @@ main(int argc, char **argv)
                 fprintf(stderr, "limad: %s\n", _("say which bus to serve: --user or --system"));
                 return 2;
         }
-        if (system_mode) {
+        if (state_dir != NULL && !system_mode) {
                 fprintf(stderr, "limad: %s\n",
-                        _("--system is not available in this build yet; use --user"));
+                        _("--state-dir goes with --system; --user uses $LIMA_HOME"));
                 return 2;
         }
+        if (system_mode && geteuid() != 0) {
+                fprintf(stderr, "limad: %s\n",
+                        _("--system runs as root (it starts instances as their owners); use "
+                          "--user for your own instances"));
+                return 2;
+        }
+        limad_log_prefix = limad_stderr_is_journal();
         g_log_set_default_handler(limad_log_handler, GINT_TO_POINTER(verbose));
 
         /* sd-event takes these as events; nobody else may get them first. */
@@ -125,11 +158,15 @@ main(int argc, char **argv)
 
         r = sd_event_default(&event);
         if (r >= 0)
-                r = sd_bus_open_user(&bus);
+                r = system_mode ? sd_bus_open_system(&bus) : sd_bus_open_user(&bus);
         if (r < 0) {
                 fprintf(stderr, "limad: %s: %s\n",
-                        _("cannot connect to the session bus (is DBUS_SESSION_BUS_ADDRESS set? "
-                          "`dbus-run-session -- limad --user` gives one)"),
+                        system_mode ? _("cannot connect to the system bus (is dbus-daemon "
+                                        "--system running? DBUS_SYSTEM_BUS_ADDRESS names "
+                                        "another)")
+                                    : _("cannot connect to the session bus (is "
+                                        "DBUS_SESSION_BUS_ADDRESS set? `dbus-run-session -- "
+                                        "limad --user` gives one)"),
                         g_strerror(-r));
                 return 1;
         }
@@ -139,8 +176,15 @@ main(int argc, char **argv)
         sd_event_add_signal(event, NULL, SIGTERM, limad_on_signal, NULL);
         sd_event_add_signal(event, NULL, SIGINT, limad_on_signal, NULL);
 
-        lima_home = lima_paths_home();
-        manager = limad_manager_new(event, bus, lima_home, FALSE, &error);
+        if (system_mode)
+                lima_home = g_strdup(state_dir != NULL ? state_dir : LIMA_PATHS_SYSTEM_HOME);
+        else
+                lima_home = lima_paths_home();
+        if (system_mode && !limad_store_prepare_system_dir(lima_home, &error)) {
+                fprintf(stderr, "limad: %s\n", error->message);
+                return 1;
+        }
+        manager = limad_manager_new(event, bus, lima_home, system_mode, &error);
         if (manager == NULL) {
                 fprintf(stderr, "limad: %s\n", error->message);
                 return 1;
@@ -152,7 +196,8 @@ main(int argc, char **argv)
                         r == -EEXIST ? _("another limad already serves it") : g_strerror(-r));
                 return 1;
         }
-        g_message("serving %s on the session bus; instances in %s", LIMAD_BUS_NAME, lima_home);
+        g_message("serving %s on the %s bus; instances in %s", LIMAD_BUS_NAME,
+                  system_mode ? "system" : "session", lima_home);
         sd_notify(0, "READY=1\nSTATUS=Serving io.lima.lima1");
         r = sd_event_loop(event);
         sd_notify(0, "STOPPING=1");

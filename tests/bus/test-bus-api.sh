@@ -117,6 +117,52 @@ expect_ok "SetConfig takes a valid one" "${I[@]}" SetConfig s "$images
 cpus: 2"
 out=$(busctl --user get-property "${I[@]}" CPUs 2>&1)
 [ "$out" = "u 2" ] && ok "SetConfig changed CPUs" || not_ok "CPUs after SetConfig: $out"
+out=$(call "${I[@]}" GetConfig)
+case "$out" in *"limad-test.qcow2"*"cpus: 2"*) ok "GetConfig returns the stored lima.yaml" ;;
+*) not_ok "GetConfig: $out" ;; esac
+
+# limactl edit: flags without an editor, then $EDITOR rounds (a sed script stands in for a
+# person), each checked against what limad then reports and what is on disk.
+limactl=$build/client/limactl
+cpus() { busctl --user get-property "${I[@]}" CPUs 2>&1; }
+if out=$("$limactl" edit dev --cpus 4 --memory 2 2>&1) && [ "$(cpus)" = "u 4" ]; then
+        ok "limactl edit --cpus applies the flag"
+else
+        not_ok "edit --cpus: $out / $(cpus)"
+fi
+if out=$(EDITOR="sed -i -e 's/^cpus:.*/cpus: 1/' -e '1i # kept: my note'" "$limactl" edit dev 2>&1) &&
+        [ "$(cpus)" = "u 1" ] && grep -q "^# kept: my note" "$LIMA_HOME/dev/lima.yaml"; then
+        ok "limactl edit stores what the editor saved, comments included"
+else
+        not_ok "edit via EDITOR: $out / $(cpus)"
+fi
+before=$(cat "$LIMA_HOME/dev/lima.yaml")
+out=$(EDITOR="sed -i 's/^cpus:.*/cpus: many/'" "$limactl" edit dev </dev/null 2>&1)
+rc=$?
+kept=$(sed -n 's/.*your edits are kept in \(.*\)$/\1/p' <<<"$out")
+if [ "$rc" -eq 1 ] && [[ "$out" == *"dev.yaml:"*"cpus"* ]] && [ -n "$kept" ] &&
+        grep -q "cpus: many" "$kept" && [ "$(cat "$LIMA_HOME/dev/lima.yaml")" = "$before" ] &&
+        [ "$(cpus)" = "u 1" ]; then
+        ok "an invalid edit changes nothing, names the error and keeps the edited file"
+else
+        not_ok "invalid edit (rc $rc): $out"
+fi
+[ -n "$kept" ] && rm -f "$kept"
+out=$(EDITOR=true "$limactl" edit dev 2>&1)
+[ $? -eq 0 ] && [[ "$out" == *"No changes"* ]] && ok "an edit that saves nothing new is a no-op" ||
+        not_ok "no-op edit: $out"
+out=$(EDITOR="sed -i '/^[^#]/d'" "$limactl" edit dev 2>&1)
+if [ $? -eq 0 ] && [[ "$out" == *"aborted"* ]] && [ "$(cat "$LIMA_HOME/dev/lima.yaml")" = "$before" ]; then
+        ok "emptying the file aborts the edit"
+else
+        not_ok "empty edit: $out"
+fi
+out=$("$limactl" edit nosuch --cpus 2 2>&1)
+[ $? -eq 1 ] && [[ "$out" == *"does not exist"* ]] && ok "edit names a missing instance" ||
+        not_ok "edit nosuch: $out"
+out=$("$limactl" edit dev --cpus 0 2>&1)
+[ $? -eq 2 ] && [[ "$out" == *"--cpus"* ]] && ok "edit refuses --cpus 0 as bad usage" ||
+        not_ok "edit --cpus 0: $out"
 expect_ok "Start returns once the agent is launched" "${I[@]}" Start 'a{sv}' 0
 for _ in $(seq 100); do
         s=$(busctl --user get-property "${I[@]}" Status 2>&1)
@@ -127,9 +173,40 @@ done
 out=$(busctl --user get-property "${I[@]}" Errors 2>&1)
 case "$out" in *"limad-test.qcow2"*) ok "Errors names the missing image" ;;
 *) not_ok "Errors: $out" ;; esac
+# The contract in dbus/ is what the daemon serves, member by member.
+for pair in Manager:/io/lima/lima1 Instance:/io/lima/lima1/instance/dev; do
+        busctl --user --xml-interface introspect io.lima.lima1 "${pair#*:}" >"$work/live.xml" 2>&1
+        if out=$("$src/tests/bus/compare-introspection.py" \
+                "$src/dbus/io.lima.lima1.${pair%%:*}.xml" "$work/live.xml" 2>&1); then
+                ok "dbus/io.lima.lima1.${pair%%:*}.xml matches what limad introspects"
+        else
+                not_ok "dbus/io.lima.lima1.${pair%%:*}.xml differs: $out"
+        fi
+done
 expect_ok "Delete removes it" "${I[@]}" Delete b false
 [ ! -e "$LIMA_HOME/dev" ] && ok "its folder is gone" || not_ok "folder still there"
 expect_error "the deleted instance has no object" "Unknown object" "${I[@]}" Stop b false
+
+# A FILE.yaml whose base: is a path relative to it: limactl composes it (limad never reads
+# the user's files), from any working directory.
+mkdir -p "$work/cfg"
+printf '%s\ncpus: 3\n' "$images" >"$work/cfg/common.yaml"
+printf 'base: common.yaml\nmemory: 1GiB\n' >"$work/cfg/rel.yaml"
+if out=$(cd / && "$limactl" create "$work/cfg/rel.yaml" 2>&1) &&
+        [ "$(busctl --user get-property io.lima.lima1 /io/lima/lima1/instance/rel \
+                io.lima.lima1.Instance CPUs 2>&1)" = "u 3" ]; then
+        ok "create FILE.yaml resolves a relative base: next to the file"
+else
+        not_ok "relative base: $out"
+fi
+printf 'base: missing.yaml\n' >"$work/cfg/broken.yaml"
+out=$("$limactl" create "$work/cfg/broken.yaml" 2>&1)
+if [ $? -ne 0 ] && [[ "$out" == *"missing.yaml"* ]] && [ ! -e "$LIMA_HOME/broken" ]; then
+        ok "a missing base file is named and nothing is created"
+else
+        not_ok "missing base: $out"
+fi
+"$limactl" delete rel >/dev/null 2>&1
 
 echo "1..$((pass + fail))"
 echo "# $pass passed, $fail failed"

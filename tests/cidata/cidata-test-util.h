@@ -8,35 +8,18 @@
 #include "lima-cidata.h"
 #include "lima-config-resolve.h"
 #include "lima-diagnostics.h"
+#include "test-host.h"
 
 #define TEST_IMAGES "images:\n- location: https://example.org/debian.qcow2\n  arch: x86_64\n"
 #define TEST_KEY                                                                                   \
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx4mpleKeyOnlyForTestsxxxxxxxxxxxxxxxxxxxx lima"
 
-static inline LimaHost *
-test_host_new(const gchar *home)
-{
-        LimaHost *host = g_new0(LimaHost, 1);
-        host->instance_name = g_strdup("dev");
-        host->instance_dir = g_build_filename(home, ".lima", "dev", NULL);
-        host->user = g_strdup("alice");
-        host->user_comment = g_strdup("Alice \"Al\" Liddell");
-        host->home = g_strdup(home);
-        host->uid = 1234;
-        host->arch = g_strdup("x86_64");
-        host->cpus = 16;
-        host->memory = 32ull << 30;
-        host->tmpdir = g_strdup(g_get_tmp_dir());
-        host->sftp_server = g_strdup("/usr/lib/openssh/sftp-server");
-        host->os = g_strdup("Linux");
-        return host;
-}
 
 /* A resolved, validated config; fails the test on any config error. */
 static inline LimaConfig *
 test_config_new(const gchar *yaml, const gchar *home)
 {
-        g_autoptr(LimaHost) host = test_host_new(home);
+        g_autoptr(LimaHost) host = test_host_new_at(home);
         g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new("dev.yaml");
         g_autoptr(GError) error = NULL;
         LimaConfig *cfg =

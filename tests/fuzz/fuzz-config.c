@@ -5,32 +5,15 @@
 #include "lima-config-fill.h"
 #include "lima-config-validate.h"
 #include "lima-config.h"
-
-static LimaHost *
-fuzz_host(void)
-{
-        LimaHost *host = g_new0(LimaHost, 1);
-        host->instance_name = g_strdup("fuzz");
-        host->instance_dir = g_strdup("/nonexistent/fuzz");
-        host->user = g_strdup("fuzz");
-        host->user_comment = g_strdup("Fuzz");
-        host->home = g_strdup("/nonexistent/home");
-        host->uid = 1000;
-        host->arch = g_strdup("x86_64");
-        host->cpus = 2;
-        host->memory = 8ull << 30;
-        host->tmpdir = g_strdup("/tmp");
-        host->sftp_server = g_strdup("/usr/lib/openssh/sftp-server");
-        host->os = g_strdup("Linux");
-        return host;
-}
+#include "test-host.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        g_autoptr(LimaHost) host = fuzz_host();
+        /* A home that does not exist: mount checks must not depend on this machine. */
+        g_autoptr(LimaHost) host = test_host_new_at("/nonexistent/home");
         g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new("fuzz.yaml");
         g_autoptr(LimaConfig) cfg = NULL;
         g_autofree gchar *out = NULL;

@@ -6,25 +6,13 @@
 
 #include "lima-config-resolve.h"
 #include "lima-diagnostics.h"
+#include "test-host.h"
 
 static inline LimaHost *
 test_host_new(void)
 {
-        LimaHost *host = g_new0(LimaHost, 1);
-        host->instance_name = g_strdup("dev");
-        host->instance_dir = g_strdup("/home/alice/.lima/dev");
-        host->user = g_strdup("alice");
-        host->user_comment = g_strdup("Alice Liddell");
-        host->home =
-            g_strdup(g_getenv("TEST_HOME") != NULL ? g_getenv("TEST_HOME") : "/home/alice");
-        host->uid = 1234;
-        host->arch = g_strdup("x86_64");
-        host->cpus = 16;
-        host->memory = 32ull << 30;
-        host->tmpdir = g_strdup("/tmp");
-        host->sftp_server = g_strdup("/usr/lib/openssh/sftp-server");
-        host->os = g_strdup("Linux");
-        return host;
+        return test_host_new_at(g_getenv("TEST_HOME") != NULL ? g_getenv("TEST_HOME")
+                                                              : "/home/alice");
 }
 
 /* Resolves yaml as file "dev.yaml"; lima_home may be NULL. */

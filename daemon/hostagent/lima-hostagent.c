@@ -206,7 +206,12 @@ lima_agent_on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         agent->qemu_child = sd_event_source_disable_unref(agent->qemu_child);
         agent->stop_timer = sd_event_source_disable_unref(agent->stop_timer);
         if (agent->stop_requested) {
-                g_message("QEMU exited; instance stopped");
+                /* Says which: a clean power-off, or the kill after a timeout or a force. */
+                if (si->si_code == CLD_EXITED)
+                        g_message("QEMU exited by itself (status %d); instance stopped",
+                                  si->si_status);
+                else
+                        g_message("QEMU was killed (signal %d); instance stopped", si->si_status);
                 lima_agent_finish(agent, TRUE);
                 return 0;
         }

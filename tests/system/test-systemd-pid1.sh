@@ -159,8 +159,8 @@ else
         exit 1
 fi
 
-status() {
-        ct busctl --system get-property io.lima.lima1 /io/lima/lima1/instance/dev \
+status() { # status [NAME]
+        ct busctl --system get-property io.lima.lima1 "/io/lima/lima1/instance/${1:-dev}" \
                 io.lima.lima1.Instance Status 2>&1 | sed -n 's/^s "\(.*\)"$/\1/p'
 }
 # watch_status FILE UNTIL_REGEX TIMEOUT_S: the distinct values Status takes, in order.
@@ -179,6 +179,32 @@ watch_status() {
         return 1
 }
 seen() { paste -sd, "$1"; }
+
+# --- failures through systemd (no guest boots) -------------------------------------------------
+# An image that is not there: the agent fails before READY=1, so the start job fails.
+printf 'images:\n- location: /var/cache/limad/images/no-such-image/disk.qcow2\n  arch: x86_64\nmounts: []\n' \
+        >"$root/home/limad-alice/bad.yaml"
+as_alice limactl --system create --name=bad /home/limad-alice/bad.yaml >/dev/null 2>&1
+as_alice limactl --system start --timeout=2m bad >/dev/null 2>&1
+for _ in $(seq 60); do [ "$(status bad)" = Broken ] && break; sleep 0.5; done
+errors=$(ct busctl --system get-property io.lima.lima1 /io/lima/lima1/instance/bad \
+        io.lima.lima1.Instance Errors 2>&1)
+if [ "$(status bad)" = Broken ] && [[ $errors == *'journalctl -u lima@bad.service'* ]] &&
+        [ "$(ct systemctl is-failed lima@bad.service)" = failed ]; then
+        ok "a failed start job: Broken, and Errors points to journalctl -u lima@bad.service"
+else
+        not_ok "failed start: Status '$(status bad)', unit $(ct systemctl is-failed lima@bad.service), Errors: $errors"
+fi
+# A unit systemd refuses to start: a named error from Start, with the hint.
+ct systemctl mask --runtime --quiet lima@bad.service
+out=$(as_alice busctl --system call io.lima.lima1 /io/lima/lima1/instance/bad \
+        io.lima.lima1.Instance Start 'a{sv}' 0 2>&1)
+ct systemctl unmask --runtime --quiet lima@bad.service
+if [[ $out == *masked*journalctl* ]]; then
+        ok "Start of a masked unit fails with systemd's reason and the journal hint"
+else
+        not_ok "Start of a masked unit: $out"
+fi
 
 t0=$(date +%s)
 ct systemctl start --no-block lima@dev.service
@@ -204,18 +230,16 @@ out=$(as_alice limactl --system shell --workdir / dev cat /srv/share/hello 2>&1)
         not_ok "reading /srv/share/hello in the guest: $out"
 
 cg=$(ct systemctl show -P ControlGroup lima@dev.service)
-procs=$(ct cat "/sys/fs/cgroup$cg/cgroup.procs" 2>&1)
 agent_pid=$(ct systemctl show -P MainPID lima@dev.service)
-qemu_in_cg=
-for p in $procs; do
-        [ "$(ct ps -o comm= -p "$p")" = qemu-system-x86 ] && qemu_in_cg=$p
-done
+qemu_pid=$(ct pgrep -x qemu-system-x86 | head -1)
+qemu_cg=$(ct cat "/proc/${qemu_pid:-0}/cgroup" 2>&1)
 st=$(ct systemctl status --no-pager --lines=0 lima@dev.service 2>&1)
-if [ -n "$qemu_in_cg" ] && [ "$(ct ps -o comm= -p "$agent_pid")" = lima-hostagent ] &&
+if [ -n "$cg" ] && [ "$qemu_cg" = "0::$cg" ] &&
+        [ "$(ct ps -o comm= -p "$agent_pid")" = lima-hostagent ] &&
         [[ $st == *qemu-system-x86_64* ]]; then
-        ok "QEMU (pid $qemu_in_cg) runs in lima@dev.service's cgroup ($cg), the agent is its main process"
+        ok "QEMU (pid $qemu_pid) runs in lima@dev.service's cgroup ($cg), the agent is its main process"
 else
-        not_ok "cgroup $cg holds: $procs; main pid $agent_pid; status: $st"
+        not_ok "unit cgroup '$cg', QEMU pid '$qemu_pid' in '$qemu_cg', main pid $agent_pid; status: $st"
 fi
 user=$(ct ps -o user= -p "$agent_pid" 2>&1)
 [ "$user" = limad-alice ] && ok "the unit's agent runs as the owner, limad-alice" ||
@@ -232,8 +256,9 @@ ct systemctl stop lima@dev.service
 wait "$watcher"
 stop_s=$(($(date +%s) - t0))
 note "systemctl stop lima@dev: $stop_s s"
-show=$(ct systemctl show -p ActiveState -p Result -p ExecMainStatus lima@dev.service | paste -sd' ')
-if [ "$show" = "ActiveState=inactive Result=success ExecMainStatus=0" ]; then
+show=$(ct systemctl show -p ActiveState -p Result -p ExecMainStatus lima@dev.service | sort |
+        paste -sd' ')
+if [ "$show" = "ActiveState=inactive ExecMainStatus=0 Result=success" ]; then
         ok "systemctl stop lima@dev: the unit stopped cleanly ($show, $stop_s s)"
 else
         not_ok "after systemctl stop: $show"

@@ -73,7 +73,10 @@ lima_agent_mounts_start_virtiofsd(LimaAgent *agent, GError **error)
         for (guint i = 0; i < agent->mounts->len; i++) {
                 LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
                 g_autofree gchar *sock = lima_qemu_virtiofsd_socket(plan, m->mount);
-                LimaVirtiofsdIds ids = { .guest_uid = agent->cfg->user_uid.value, .guest_gid = -1 };
+                LimaVirtiofsdIds ids = { .guest_uid = agent->cfg->user_uid.value,
+                                         .guest_gid = -1,
+                                         .owner_uid =
+                                             agent->owner != NULL ? agent->owner->uid : 0 };
                 /* --system starts them before the agent drops to the owner: once is enough. */
                 if (m->virtiofsd != NULL)
                         continue;

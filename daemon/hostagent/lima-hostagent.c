@@ -21,6 +21,7 @@
 #include "lima-agent.h"
 #include "lima-config-resolve.h"
 #include "lima-instance-name.h"
+#include "lima-log.h"
 #include "lima-owner.h"
 #include "lima-paths.h"
 #include "lima-pidfile.h"
@@ -425,11 +426,13 @@ lima_agent_load_config(const gchar *lima_home, const gchar *name, const gchar *d
         return g_steal_pointer(&cfg);
 }
 
-/* Timestamped lines on stderr (ha.stderr.log, or the journal under systemd). */
+/* Timestamped lines on stderr (ha.stderr.log); under systemd (lima@.service) the journal
+ * stamps them itself and reads the priority from a "<N>" prefix. */
 static void
 lima_agent_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *message,
                        gpointer user_data)
 {
+        static gint journal = -1;
         g_autoptr(GDateTime) now = g_date_time_new_now_local();
         g_autofree gchar *stamp = g_date_time_format(now, "%H:%M:%S");
         const gchar *kind = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? "error: "
@@ -437,7 +440,12 @@ lima_agent_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *m
                                                                                  : "";
         if (level & G_LOG_LEVEL_DEBUG)
                 return;
-        fprintf(stderr, "%s lima-hostagent: %s%s\n", stamp, kind, message);
+        if (journal < 0)
+                journal = lima_log_stderr_is_journal();
+        if (journal)
+                fprintf(stderr, "%s%s\n", lima_log_priority_prefix(level), message);
+        else
+                fprintf(stderr, "%s lima-hostagent: %s%s\n", stamp, kind, message);
 }
 
 static int

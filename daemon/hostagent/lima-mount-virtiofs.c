@@ -30,6 +30,7 @@ struct _LimaVirtiofsd {
         gchar *socket_path;
         gchar *ro_dir; /* the (host-side empty) bind mount point, or NULL */
         gchar *log_path;
+        uid_t real_uid; /* 0, or the owner the daemon's real uid is set to */
 };
 
 /* What the forked child reports on its status pipe before exec; EOF means exec worked. */
@@ -38,6 +39,7 @@ typedef enum {
         LIMA_VIRTIOFSD_STAGE_PRIVATE,
         LIMA_VIRTIOFSD_STAGE_BIND,
         LIMA_VIRTIOFSD_STAGE_REMOUNT,
+        LIMA_VIRTIOFSD_STAGE_SETUID,
         LIMA_VIRTIOFSD_STAGE_EXEC,
 } LimaVirtiofsdStage;
 
@@ -348,6 +350,8 @@ lima_virtiofsd_stage_name(LimaVirtiofsdStage stage)
                 return "mount --bind";
         case LIMA_VIRTIOFSD_STAGE_REMOUNT:
                 return "mount -o remount,bind,ro";
+        case LIMA_VIRTIOFSD_STAGE_SETUID:
+                return "setresuid";
         case LIMA_VIRTIOFSD_STAGE_EXEC:
         default:
                 return "exec";
@@ -384,7 +388,7 @@ lima_virtiofsd_child_fail(int status_fd, LimaVirtiofsdStage stage)
 /* In the forked child: async-signal-safe calls only, everything was prepared before fork. */
 static void G_GNUC_NORETURN
 lima_virtiofsd_child(char **argv, const gchar *location, const gchar *ro_dir,
-                     unsigned long ro_flags, int log_fd, int status_fd)
+                     unsigned long ro_flags, uid_t real_uid, int log_fd, int status_fd)
 {
         sigset_t none;
         int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -415,6 +419,10 @@ lima_virtiofsd_child(char **argv, const gchar *location, const gchar *ro_dir,
                     0)
                         lima_virtiofsd_child_fail(status_fd, LIMA_VIRTIOFSD_STAGE_REMOUNT);
         }
+        /* Still root (effective and saved: every capability), but with the owner as real
+         * uid, so an agent that dropped to the owner may still signal it to stop. */
+        if (real_uid != 0 && setresuid(real_uid, -1, -1) != 0)
+                lima_virtiofsd_child_fail(status_fd, LIMA_VIRTIOFSD_STAGE_SETUID);
         execv(argv[0], argv);
         lima_virtiofsd_child_fail(status_fd, LIMA_VIRTIOFSD_STAGE_EXEC);
 }
@@ -493,8 +501,8 @@ lima_virtiofsd_spawn(LimaVirtiofsd *d, GPtrArray *argv, const gchar *location, G
         log_fd = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
         d->pid = fork();
         if (d->pid == 0)
-                lima_virtiofsd_child((char **)argv->pdata, location, d->ro_dir, ro_flags, log_fd,
-                                     status_pipe[1]);
+                lima_virtiofsd_child((char **)argv->pdata, location, d->ro_dir, ro_flags,
+                                     d->real_uid, log_fd, status_pipe[1]);
         saved = errno;
         close(status_pipe[1]);
         if (log_fd >= 0)
@@ -549,6 +557,8 @@ lima_virtiofsd_start(const LimaVirtiofsdBinary *bin, const LimaMount *m, const g
         }
         d = g_new0(LimaVirtiofsd, 1);
         d->socket_path = g_strdup(socket_path);
+        if (args.privileged && ids != NULL)
+                d->real_uid = ids->owner_uid;
         log_name = g_strdup_printf("virtiofsd-%s.stderr.log", m->tag);
         d->log_path = g_build_filename(instance_dir, log_name, NULL);
         /* Root can enforce read-only for any daemon that lacks the flag. */

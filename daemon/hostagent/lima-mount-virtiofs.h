@@ -54,10 +54,13 @@ typedef struct {
 } LimaVirtiofsdSearch;
 
 /* The guest user's ids, mapped to the daemon's own by an unprivileged Rust virtiofsd that
- * can translate ids; -1: no mapping. */
+ * can translate ids; -1: no mapping. owner_uid (lima-hostagent --system): a root daemon
+ * gets it as its real uid, so the agent, which drops to that owner, can still stop it;
+ * 0: none. */
 typedef struct {
         gint64 guest_uid;
         gint64 guest_gid;
+        guint32 owner_uid;
 } LimaVirtiofsdIds;
 
 /* How one daemon runs: the pure input of lima_virtiofsd_argv(). */

@@ -1,8 +1,12 @@
 /* Launching host agents and following them over their ha.sock. */
+/* struct ucred */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,6 +176,40 @@ limad_agent_on_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
+/* --system: ha.sock is in the owner's folder, so the owner controls what is there. A
+ * symlink to another user's agent would have limad (root) act on that user's instance for
+ * them: only a socket of the owner's, served by a process of theirs (or root's), counts. */
+static gboolean
+limad_agent_check_socket(LimadInstance *inst, const gchar *sock, GError **error)
+{
+        struct stat st;
+        if (lstat(sock, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != inst->owner_uid) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                            _("%s is not a socket of the instance's owner (uid %u); not linking "
+                              "to it"),
+                            sock, inst->owner_uid);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean
+limad_agent_check_peer(LimadInstance *inst, sd_bus *bus, GError **error)
+{
+        struct ucred cred = { 0 };
+        socklen_t len = sizeof(cred);
+        int fd = sd_bus_get_fd(bus);
+        if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+            (cred.uid != inst->owner_uid && cred.uid != 0)) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                            _("the host agent of %s runs as uid %u, not as its owner (uid %u); "
+                              "not linking to it"),
+                            inst->name, (guint)cred.uid, inst->owner_uid);
+                return FALSE;
+        }
+        return TRUE;
+}
+
 gboolean
 limad_agent_link(LimadInstance *inst, GError **error)
 {
@@ -185,6 +223,8 @@ limad_agent_link(LimadInstance *inst, GError **error)
                 g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, "%s does not exist yet", sock);
                 return FALSE;
         }
+        if (inst->manager->system_mode && !limad_agent_check_socket(inst, sock, error))
+                return FALSE;
         r = sd_bus_new(&link->bus);
         if (r >= 0) {
                 escaped = g_uri_escape_string(sock, "/", FALSE);
@@ -193,6 +233,8 @@ limad_agent_link(LimadInstance *inst, GError **error)
         }
         if (r >= 0)
                 r = sd_bus_start(link->bus);
+        if (r >= 0 && inst->manager->system_mode && !limad_agent_check_peer(inst, link->bus, error))
+                return FALSE;
         if (r >= 0)
                 r = sd_bus_attach_event(link->bus, inst->manager->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)

@@ -124,6 +124,37 @@ limad_store_check_mounts(const LimaConfig *cfg, guint owner_uid, GError **error)
         return TRUE;
 }
 
+/* --system: limad runs as root, so a base: file would be read with root's rights and end
+ * up in the caller's config. Only the installed templates may be named; limactl composes a
+ * user's own files before it sends the config. */
+static gboolean
+limad_store_check_bases(const LimaConfig *cfg, GError **error)
+{
+        for (guint i = 0; i < cfg->base->len; i++) {
+                const LimaString *base = g_ptr_array_index(cfg->base, i);
+                if (base->value == NULL || !g_str_has_prefix(base->value, "template:")) {
+                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
+                                    _("base \"%s\": the system-wide limad reads only "
+                                      "template:NAME bases; `limactl create FILE.yaml` composes "
+                                      "your own files before sending them"),
+                                    base->value != NULL ? base->value : "");
+                        return FALSE;
+                }
+        }
+        return TRUE;
+}
+
+gboolean
+limad_store_check_mount(LimadManager *manager, guint owner_uid, const gchar *location,
+                        gboolean writable, GError **error)
+{
+        g_autoptr(LimaOwner) owner = NULL;
+        if (!manager->system_mode)
+                return TRUE;
+        owner = lima_owner_lookup(owner_uid, error);
+        return owner != NULL && lima_owner_check_location(owner, location, writable, error);
+}
+
 gchar *
 limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml,
                      const LimaConfigOptions *opts, guint owner_uid, gchar ***warnings,
@@ -146,6 +177,8 @@ limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml
         /* Nothing to compose: the user's text is stored as written, comments and all
          * (libyaml drops comments, so a rewrite would lose them). */
         verbatim = cfg->base->len == 0 && opts == NULL;
+        if (manager->system_mode && !limad_store_check_bases(cfg, error))
+                return NULL;
         if (!lima_config_resolve_base(cfg, diags, error) || !lima_diagnostics_check(diags, error))
                 return NULL;
         if (opts != NULL && !lima_config_options_apply(opts, cfg, error))

@@ -13,6 +13,12 @@ gboolean limad_store_prepare_system_dir(const gchar *dir, GError **error);
  * is followed and only the owner's files (or limad's own) are read. */
 gboolean limad_store_read_file(LimadManager *manager, const gchar *path, guint owner_uid,
                                gchar **contents, gsize *len, GError **error);
+/* --system: whether owner_uid may mount location (read, and write when writable), asked as
+ * them; always TRUE with --user. For Instance.AddMount; create and SetConfig check every
+ * mount through limad_store_validate. Refusals are LIMA_ERROR_PERMISSION_DENIED
+ * (io.lima.lima1.Error.MountNotPermitted). */
+gboolean limad_store_check_mount(LimadManager *manager, guint owner_uid, const gchar *location,
+                                 gboolean writable, GError **error);
 /* Opens (truncating) a log file in inst's folder for a child, owned by the owner; never
  * through a symlink. Returns the fd or -1. */
 int limad_store_open_log(LimadInstance *inst, const gchar *file, GError **error);

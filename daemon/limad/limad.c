@@ -5,11 +5,11 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "lima-log.h"
 #include "lima-paths.h"
 #include "limad-manager.h"
 #include "limad-store.h"
@@ -39,20 +39,6 @@ limad_find_hostagent(void)
         }
 }
 
-/* systemd points JOURNAL_STREAM at the journal socket it gave us as stderr: only then do
- * "<N>" priority prefixes mean anything (journald reads them); anywhere else they are noise. */
-static gboolean
-limad_stderr_is_journal(void)
-{
-        const gchar *env = g_getenv("JOURNAL_STREAM");
-        guint64 dev = 0, ino = 0;
-        struct stat st;
-        if (env == NULL || sscanf(env, "%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, &dev, &ino) != 2)
-                return FALSE;
-        return fstat(STDERR_FILENO, &st) == 0 && (guint64)st.st_dev == dev &&
-               (guint64)st.st_ino == ino;
-}
-
 static gboolean limad_log_prefix;
 
 static void
@@ -60,16 +46,10 @@ limad_log_handler(const gchar *domain, GLogLevelFlags level, const gchar *messag
                   gpointer user_data)
 {
         gboolean verbose = GPOINTER_TO_INT(user_data);
-        const gchar *prefix = (level & G_LOG_LEVEL_ERROR)      ? "<3>"
-                              : (level & G_LOG_LEVEL_CRITICAL) ? "<3>"
-                              : (level & G_LOG_LEVEL_WARNING)  ? "<4>"
-                              : (level & G_LOG_LEVEL_MESSAGE)  ? "<5>"
-                              : (level & G_LOG_LEVEL_INFO)     ? "<6>"
-                                                               : "<7>";
         if ((level & (G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG)) && !verbose)
                 return;
         if (limad_log_prefix)
-                fprintf(stderr, "%s%s\n", prefix, message);
+                fprintf(stderr, "%s%s\n", lima_log_priority_prefix(level), message);
         else
                 fprintf(stderr, "limad: %s\n", message);
 }
@@ -145,7 +125,8 @@ main(int argc, char **argv)
                           "--user for your own instances"));
                 return 2;
         }
-        limad_log_prefix = limad_stderr_is_journal();
+        /* journald reads priority prefixes; on a terminal or in a file they are noise. */
+        limad_log_prefix = lima_log_stderr_is_journal();
         g_log_set_default_handler(limad_log_handler, GINT_TO_POINTER(verbose));
 
         /* sd-event takes these as events; nobody else may get them first. */

@@ -230,6 +230,23 @@ expect "CreateInstance: alice may mount her folder writable" limad-alice ok \
 expect "CreateInstance: root may mount /root for root's instance" root ok \
         $M io.lima.lima1.Manager.CreateInstance m4 "$(mounts /root true)" '{}'
 
+# ---- virtiofs: the C virtiofsd stays root, sandboxed; the agent (alice) can still stop it ----
+expect "CreateInstance: alice, a virtiofs mount of her folder" limad-alice ok \
+        $M io.lima.lima1.Manager.CreateInstance vf \
+        "$(mounts "$work/alice-share" true)
+mountType: virtiofs" '{}'
+expect "Start: alice's virtiofs instance" limad-alice ok "$(ipath vf)" $I.Start '{}'
+if s=$(wait_status vf Broken); then
+        ok "the agent stopped its root virtiofsd and ended (the image is missing)"
+else
+        not_ok "virtiofs start did not end: $s; $(tail -3 "$state/vf/ha.stderr.log")"
+fi
+log=$(ls "$state"/vf/virtiofsd-*.stderr.log 2>/dev/null | head -1)
+[ -n "$log" ] && ok "virtiofsd ran (its log is there)" || not_ok "no virtiofsd log: $(ls "$state/vf")"
+[ -z "$(pgrep -f -- "--socket-path=$state/vf/")" ] && ok "no virtiofsd of vf is left" ||
+        not_ok "virtiofsd left: $(pgrep -af -- "--socket-path=$state/vf/")"
+gcall limad-alice "$(ipath vf)" $I.Stop false >/dev/null
+
 # ---- bad input from an unprivileged user ----
 snapshot() { find "$state" -printf '%p %U %m %s\n' | sort; sha256sum "$state"/*/lima.yaml; }
 before=$(snapshot)
@@ -267,6 +284,19 @@ bad "deep nesting in SetConfig" $IC "$(ipath ai)" $I.SetConfig "$nest"
 bad "a 100000-byte string in the config" $IC $M io.lima.lima1.Manager.CreateInstance huge \
         "$images
 arch: $long" '{}'
+printf 'cpus: 7\n' >"$work/root-only.yaml"
+chmod 0600 "$work/root-only.yaml"
+bad "a base: file only root may read" $IC $M io.lima.lima1.Manager.CreateInstance leak \
+        "base: $work/root-only.yaml
+$images" '{}'
+bad "a relative base: file (limad's folder)" $IC $M io.lima.lima1.Manager.ValidateConfig \
+        "base: root-only.yaml
+$images"
+[[ "$last_out" == *"template:NAME"* ]] && ok "the refusal says only templates may be bases" ||
+        not_ok "message: $last_out"
+expect "a template: base is fine" limad-alice ok $M io.lima.lima1.Manager.ValidateConfig \
+        "base: template:_default/mounts
+$images"
 bad "YAML that is not YAML" $IC "$(ipath ai)" $I.SetConfig 'cpus: ['
 bad "an unknown option" io.lima.lima1.Error.InvalidArgument $M \
         io.lima.lima1.Manager.CreateInstance opt "$images" "{'frobnicate': <true>}"
@@ -301,6 +331,23 @@ for pair in Manager:$M Instance:$(ipath ai); do
                 not_ok "dbus/io.lima.lima1.${pair%%:*}.xml differs: $out"
         fi
 done
+
+# ---- what the owner plants in their folder cannot make limad act elsewhere ----
+# A live "lima-hostagent" of alice's in ha.pid, and ha.sock pointing at root's bus socket.
+as limad-alice ln -sf "$work/sysbus" "$state/ai/ha.sock"
+as limad-alice bash -c "echo \$\$ >'$state/ai/ha.pid'; exec -a lima-hostagent sleep 60" &
+fake=$!
+sleep 0.3
+gcall limad-alice "$(ipath ai)" $I.Stop false >/dev/null
+sleep 0.5
+grep -q "is not a socket of the instance's owner" "$work/limad.log" &&
+        ok "limad does not link to a symlinked ha.sock (it points at root's socket)" ||
+        not_ok "no refusal in limad.log: $(tail -3 "$work/limad.log")"
+kill "$(cat "$state/ai/ha.pid")" 2>/dev/null
+wait "$fake" 2>/dev/null
+as limad-alice rm -f "$state/ai/ha.pid" "$state/ai/ha.sock"
+wait_status ai Broken >/dev/null
+gcall limad-alice "$(ipath ai)" $I.Stop false >/dev/null
 
 # ---- without polkit: owners act on their own, only root on others' ----
 kill "${system_bus_pids[1]}" 2>/dev/null

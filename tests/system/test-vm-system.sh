@@ -6,7 +6,10 @@
 # bob can neither stop nor delete it. Boots one guest (~2 min under TCG): run it under
 # `flock /tmp/limad-vm.lock` on a shared machine.
 #
-#   tests/system/test-vm-system.sh BUILD_DIR     (as root; prints TAP)
+# MOUNT_TYPE virtiofs: the same through the C virtiofsd, which stays root (sandboxed, with
+# the owner as its real uid so the agent can stop it).
+#
+#   tests/system/test-vm-system.sh BUILD_DIR [MOUNT_TYPE]    (as root; prints TAP)
 set -u
 build=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,6 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
         exit 0
 fi
 limactl=$build/client/limactl
+mount_type=${2:-9p}
 work=$(mktemp -d /tmp/limad-sysvm-XXXXXX)
 . "$src/tests/system/private-system-bus.sh"
 
@@ -37,8 +41,8 @@ mkdir -p "$share"
 chown limad-alice: "$share"
 
 if out=$(as limad-alice "$limactl" --system create --name=vm --mount="$share:w" \
-        template:debian-12-local 2>&1); then
-        ok "alice creates vm with limactl --system"
+        --mount-type="$mount_type" template:debian-12-local 2>&1); then
+        ok "alice creates vm with limactl --system ($mount_type)"
 else
         not_ok "create: $out"
         exit 1
@@ -55,6 +59,16 @@ qemu_user=$(ps -o user= -p "$(cat "$state/vm/qemu.pid")" 2>&1)
 agent_user=$(ps -o user= -p "$(cat "$state/vm/ha.pid")" 2>&1)
 [ "$agent_user" = limad-alice ] && ok "the host agent runs as alice" ||
         not_ok "the agent runs as: $agent_user"
+if [ "$mount_type" = virtiofs ]; then
+        vpid=$(pgrep -f -- "--socket-path=$state/vm/" | head -1)
+        ids=$(ps -o ruser=,euser= -p "${vpid:-0}" 2>&1 | xargs)
+        [ "$ids" = "limad-alice root" ] &&
+                ok "virtiofsd runs as root (the C daemon needs it) with alice as real uid" ||
+                not_ok "virtiofsd ids: $ids"
+        grep -q -- "sandbox=namespace" "/proc/${vpid:-0}/cmdline" 2>/dev/null &&
+                ok "virtiofsd is sandboxed (-o sandbox=namespace)" ||
+                not_ok "virtiofsd argv: $(tr '\0' ' ' <"/proc/${vpid:-0}/cmdline" 2>&1)"
+fi
 
 out=$(cd "$share" && as limad-alice "$limactl" --system shell vm -- id -un 2>&1)
 [ "$out" = limad-alice ] && ok "limactl --system shell works for alice (guest user $out)" ||
@@ -81,6 +95,10 @@ out=$(as limad-alice "$limactl" --system stop vm 2>&1)
 [ "$(status)" = 's "Stopped"' ] && ok "alice stops it" || not_ok "stop: $out; status $(status)"
 [ -z "$(pgrep -u limad-alice -f qemu-system)" ] && ok "no QEMU of alice's is left" ||
         not_ok "QEMU left: $(pgrep -u limad-alice -af qemu-system)"
+if [ "$mount_type" = virtiofs ]; then
+        [ -z "$(pgrep -f -- "--socket-path=$state/vm/")" ] && ok "no virtiofsd is left" ||
+                not_ok "virtiofsd left: $(pgrep -af -- "--socket-path=$state/vm/")"
+fi
 
 echo "1..$((pass + fail))"
 echo "# $pass passed, $fail failed"

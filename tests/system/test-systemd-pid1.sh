@@ -19,6 +19,7 @@ bdir=${1:-$src/build-systemd-pid1}
 image_dir=${LIMAD_IMAGE_DIR:-/var/cache/limad/images/debian-12-local}
 rootfs_dir=${LIMA_CACHE_DIR:-/var/cache/limad}/rootfs-debian-12-systemd
 
+script_t0=$(date +%s)
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "ok $((pass + fail)) - $1"; }
@@ -308,5 +309,6 @@ wait "$starter"
         ok "lima@dev.service is not left failed" ||
         not_ok "lima@dev.service is failed: $(ct systemctl status --no-pager lima@dev.service | tail -5)"
 
+note "whole test: $(($(date +%s) - script_t0)) s"
 echo "1..$((pass + fail))"
 [ "$fail" -eq 0 ]

@@ -5,7 +5,8 @@
 # (template:debian-12-local, a 9p mount), `systemctl start lima@dev` brings it to Running
 # (seen over D-Bus) with QEMU in the unit's cgroup and the mount readable in the guest,
 # `systemctl stop lima@dev` powers the guest off cleanly (QEMU exits by itself) and limad
-# says Stopped; `limactl --system start dev` then goes through lima@dev.service too.
+# says Stopped; `limactl --system start dev` then goes through lima@dev.service too, and
+# `limactl --system stop [-f]` through the unit as well.
 # Boots one guest (~2-4 min under TCG): run it under `flock /tmp/limad-vm.lock`.
 #
 #   tests/system/test-systemd-pid1.sh [BUILD_DIR]    (as root; prints TAP)
@@ -305,6 +306,26 @@ else
         not_ok "limactl --system stop: $out"
 fi
 wait "$starter"
+
+# A forced stop once QEMU runs: KillUnit takes the whole cgroup at once.
+as_alice limactl --system start --timeout=15m dev >/dev/null 2>&1 &
+starter=$!
+qemu_pid=
+for _ in $(seq 240); do
+        qemu_pid=$(ct pgrep -x qemu-system-x86 | head -1)
+        [ -n "$qemu_pid" ] && break
+        sleep 0.5
+done
+out=$(as_alice limactl --system stop -f dev 2>&1)
+wait "$starter"
+left=$(ct pgrep -x -d, 'qemu-system-x86|lima-hostagent')
+s=$(status)
+if [ -n "$qemu_pid" ] && [ -z "$left" ] && [ "$s" = Stopped ] &&
+        [ ! -e "$root/var/lib/lima/dev/ha.pid" ]; then
+        ok "limactl --system stop -f with QEMU running: nothing left in the unit, Stopped"
+else
+        not_ok "forced stop: QEMU was '$qemu_pid', left '$left', Status '$s', stop said: $out"
+fi
 [ "$(ct systemctl is-failed lima@dev.service)" != failed ] &&
         ok "lima@dev.service is not left failed" ||
         not_ok "lima@dev.service is failed: $(ct systemctl status --no-pager lima@dev.service | tail -5)"

@@ -137,6 +137,8 @@ lima_agent_stop(LimaAgent *agent, gboolean force, sd_bus_message *call)
                 g_ptr_array_add(agent->pending_stops, sd_bus_message_ref(call));
         if (agent->stop_requested && !force)
                 return;
+        if (!agent->stop_requested)
+                sd_notify(0, "STOPPING=1\nSTATUS=Stopping the instance");
         agent->stop_requested = TRUE;
         lima_agent_set_status(agent, "Stopping");
         if (ready_worker != NULL)
@@ -214,7 +216,12 @@ lima_agent_on_qemu_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
         agent->qemu_child = sd_event_source_disable_unref(agent->qemu_child);
         agent->stop_timer = sd_event_source_disable_unref(agent->stop_timer);
         if (agent->stop_requested) {
-                g_message("QEMU exited; instance stopped");
+                /* Says which: a clean power-off, or the kill after a timeout or a force. */
+                if (si->si_code == CLD_EXITED)
+                        g_message("QEMU exited by itself (status %d); instance stopped",
+                                  si->si_status);
+                else
+                        g_message("QEMU was killed (signal %d); instance stopped", si->si_status);
                 lima_agent_finish(agent, TRUE);
                 return 0;
         }

@@ -14,6 +14,7 @@
 #include "limad-agent.h"
 #include "limad-error.h"
 #include "limad-store.h"
+#include "limad-systemd.h"
 
 struct _LimadAgentLink {
         sd_bus *bus; /* peer-to-peer, no bus daemon */
@@ -167,6 +168,10 @@ limad_agent_on_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 {
         LimadInstance *inst = userdata;
         g_info("%s: host agent link closed", inst->name);
+        if (inst->unit_killed) {
+                /* A forced stop killed the agent before it could clean up after itself. */
+                limad_store_remove_runtime_files(inst);
+        }
         limad_instance_agent_gone(inst);
         return 0;
 }
@@ -268,7 +273,8 @@ limad_agent_on_retry(sd_event_source *source, uint64_t usec, void *userdata)
         if (limad_agent_link(inst, &error))
                 return 0;
         /* An agent that was on its way out when we looked is gone now: say what it left. */
-        if (lima_pidfile_alive(ha_pid, "lima-hostagent") == 0 && inst->agent_pid == 0) {
+        if (lima_pidfile_alive(ha_pid, "lima-hostagent") == 0 && inst->agent_pid == 0 &&
+            inst->unit_job == NULL) {
                 inst->connect_timer = sd_event_source_disable_unref(inst->connect_timer);
                 limad_instance_refresh(inst);
                 return 0;
@@ -386,6 +392,8 @@ limad_agent_launch(LimadInstance *inst, GError **error)
 {
         /* A stale socket from a dead agent would be mistaken for the new one. */
         limad_store_remove_runtime_files(inst);
+        if (inst->manager->systemd != NULL)
+                return limad_systemd_start(inst->manager->systemd, inst, error);
         if (!limad_agent_spawn(inst, error))
                 return FALSE;
         limad_agent_link_retry(inst, 60);
@@ -406,7 +414,16 @@ limad_agent_on_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 gboolean
 limad_agent_request_stop(LimadInstance *inst, gboolean force, GError **error)
 {
+        LimadSystemd *systemd = inst->manager->systemd;
         int r;
+        /* The unit, not the agent, when systemd runs it: systemd then knows it was stopped
+         * on purpose, and a forced stop takes the whole cgroup. */
+        if (systemd != NULL && limad_systemd_unit_running(systemd, inst)) {
+                if (!limad_systemd_stop(systemd, inst, force, error))
+                        return FALSE;
+                limad_instance_set_status(inst, "Stopping");
+                return TRUE;
+        }
         if (inst->link == NULL) {
                 g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_NOT_RUNNING,
                             _("instance \"%s\" has no running host agent"), inst->name);

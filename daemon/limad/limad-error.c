@@ -42,6 +42,8 @@ limad_error_name(const GError *error)
                         return LIMAD_DBUS_ERROR_PREFIX "AccessDenied";
                 case LIMAD_ERROR_INVALID_ARGUMENT:
                         return LIMAD_DBUS_ERROR_PREFIX "InvalidArgument";
+                case LIMAD_ERROR_UNIT_FAILED:
+                        return LIMAD_DBUS_ERROR_PREFIX "UnitFailed";
                 case LIMAD_ERROR_FAILED:
                         break;
                 }

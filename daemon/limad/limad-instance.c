@@ -15,6 +15,7 @@
 #include "limad-error.h"
 #include "limad-manager.h"
 #include "limad-store.h"
+#include "limad-systemd.h"
 
 static void
 limad_message_unref(gpointer m)
@@ -60,6 +61,7 @@ limad_instance_unref(LimadInstance *inst)
         g_free(inst->path);
         lima_config_free(inst->cfg);
         g_free(inst->status);
+        g_free(inst->unit_job);
         g_free(inst->accel);
         g_ptr_array_unref(inst->errors);
         g_ptr_array_unref(inst->mounts);
@@ -481,7 +483,9 @@ limad_instance_method_stop(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         if (r < 0)
                 return r;
         limad_instance_refresh(inst);
-        if (inst->link == NULL) {
+        /* A unit still starting has no link yet, but systemd can stop it. */
+        if (inst->link == NULL && (inst->manager->systemd == NULL ||
+                                   !limad_systemd_unit_running(inst->manager->systemd, inst))) {
                 if (g_str_equal(inst->status, "Broken")) {
                         limad_instance_kill_leftovers(inst);
                         g_ptr_array_set_size(inst->errors, 0);

@@ -13,6 +13,7 @@
 #include "limad-polkit.h"
 #include "limad-manager.h"
 #include "limad-store.h"
+#include "limad-systemd.h"
 
 /* Limits on what a caller may send, so a huge argument is an error, not a memory hog. */
 #define LIMAD_MAX_YAML_BYTES    (4u * 1024 * 1024)
@@ -344,6 +345,7 @@ limad_manager_new(sd_event *event, sd_bus *bus, const gchar *lima_home, gboolean
                 limad_manager_free(manager);
                 return NULL;
         }
+        manager->systemd = limad_systemd_new(manager);
         limad_store_load_all(manager);
         return manager;
 }
@@ -353,6 +355,7 @@ limad_manager_free(LimadManager *manager)
 {
         if (manager == NULL)
                 return;
+        g_clear_pointer(&manager->systemd, limad_systemd_free);
         g_hash_table_unref(manager->instances);
         limad_polkit_free(manager->polkit);
         sd_bus_unref(manager->bus);

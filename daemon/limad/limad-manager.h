@@ -20,6 +20,7 @@ typedef struct _LimadManager LimadManager;
 typedef struct _LimadInstance LimadInstance;
 typedef struct _LimadAgentLink LimadAgentLink;
 typedef struct _LimadMountOp LimadMountOp;
+typedef struct _LimadSystemd LimadSystemd;
 
 struct _LimadManager {
         sd_event *event;
@@ -27,6 +28,7 @@ struct _LimadManager {
         gchar *lima_home;
         gboolean system_mode;
         gchar *hostagent_path;
+        LimadSystemd *systemd;       /* NULL: no systemd manager, limad spawns the agents */
         struct _LimadPolkit *polkit; /* --system only */
         GHashTable *instances;       /* name → LimadInstance* */
 };
@@ -45,7 +47,9 @@ struct _LimadInstance {
         GPtrArray *errors; /* gchar* */
         GPtrArray *mounts; /* LimaMountStatus* */
         LimadAgentLink *link;
-        pid_t agent_pid; /* when limad spawned the agent itself */
+        pid_t agent_pid;      /* when limad spawned the agent itself */
+        gchar *unit_job;      /* the systemd start job of lima@NAME.service being followed */
+        gboolean unit_killed; /* a forced stop sent SIGKILL to the unit */
         sd_event_source *agent_child;
         sd_event_source *connect_timer;
         gint64 connect_deadline;

@@ -136,7 +136,7 @@ lima_owner_check_location(const LimaOwner *owner, const gchar *location, gboolea
                 /* Made at start (as the owner): the owner must be able to make it. */
                 g_autofree gchar *parent = lima_owner_existing_parent(location);
                 err = lima_owner_access_as(owner, parent, W_OK | X_OK);
-                if (err != 0) {
+                if (err != 0 && err != EROFS) {
                         g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,
                                     _("mount location %s does not exist and %s may not create "
                                       "it (no write and search permission on %s: %s); create "
@@ -154,7 +154,10 @@ lima_owner_check_location(const LimaOwner *owner, const gchar *location, gboolea
                             owner->name, location, g_strerror(err));
                 return FALSE;
         }
-        if (writable && (err = lima_owner_access_as(owner, location, W_OK)) != 0) {
+        /* A read-only file system is not a missing permission, and limad.service sees the
+         * host read-only (ProtectSystem=strict, ProtectHome=read-only): writes then fail in
+         * the guest, or the agent, which runs unsandboxed, cannot create the folder. */
+        if (writable && (err = lima_owner_access_as(owner, location, W_OK)) != 0 && err != EROFS) {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,
                             _("%s may not mount %s writable: no write permission (%s); "
                               "mount it read-only (writable: false)"),

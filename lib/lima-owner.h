@@ -27,9 +27,10 @@ gboolean lima_owner_drop(const LimaOwner *owner, gboolean child, GError **error)
 
 /* Whether owner may use location as a mount: read and search it, and write it when
  * writable. Asked in a child dropped to owner, so ACLs, groups and read-only file systems
- * count — in the caller's mount namespace: under a unit with ProtectSystem=strict or
- * ProtectHome=read-only every writable mount is refused (EROFS). A location that does not exist yet must be creatable by owner. On refusal:
- * LIMA_ERROR_PERMISSION_DENIED naming the location and the permission missing. */
+ * count. A read-only file system (EROFS, also what a sandboxed unit sees) is not refused:
+ * it is no permission the owner lacks. A location that does not exist yet must be creatable by
+ * owner. On refusal: LIMA_ERROR_PERMISSION_DENIED naming the location and the permission missing.
+ */
 gboolean lima_owner_check_location(const LimaOwner *owner, const gchar *location, gboolean writable,
                                    GError **error);
 

@@ -1,10 +1,14 @@
 /* Acting as an instance's owner: files in a folder they control are read without following
  * a planted symlink or blocking on a FIFO, and mount locations are judged by the kernel as
  * them (the latter needs root to switch users; skipped otherwise). */
+#define _GNU_SOURCE
 #include <glib/gstdio.h>
 #include <pwd.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lima-error.h"
@@ -145,6 +149,27 @@ test_owner_check_location_as_user(void)
         g_assert_cmpint(chown(readable, owner->uid, owner->gid), ==, 0);
         g_assert_true(lima_owner_check_location(owner, readable, TRUE, &error));
         g_assert_no_error(error);
+        /* Read-only in this mount namespace (as limad.service's ProtectHome=read-only makes
+         * /home): no permission is missing, so it is not refused. */
+        {
+                pid_t pid = fork();
+                int status = 0;
+                if (pid == 0) {
+                        gboolean allowed;
+                        if (unshare(CLONE_NEWNS) != 0 ||
+                            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+                            mount(readable, readable, NULL, MS_BIND, NULL) != 0 ||
+                            mount(NULL, readable, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) !=
+                                0)
+                                _exit(77);
+                        allowed = lima_owner_check_location(owner, readable, TRUE, NULL);
+                        _exit(allowed ? 0 : 1);
+                }
+                g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+                g_assert_true(WIFEXITED(status));
+                if (WEXITSTATUS(status) != 77)
+                        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+        }
         g_assert_false(lima_owner_check_location(owner, "relative/dir", FALSE, &error));
         g_assert_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG);
         g_rmdir(readable);

@@ -61,8 +61,8 @@ agent_user=$(ps -o user= -p "$(cat "$state/vm/ha.pid")" 2>&1)
         not_ok "the agent runs as: $agent_user"
 if [ "$mount_type" = virtiofs ]; then
         vpid=$(pgrep -f -- "--socket-path=$state/vm/" | head -1)
-        ids=$(ps -o ruser=,euser= -p "${vpid:-0}" 2>&1 | xargs)
-        [ "$ids" = "limad-alice root" ] &&
+        ids=$(ps -o ruid=,euid= -p "${vpid:-0}" 2>&1 | xargs)
+        [ "$ids" = "$alice_uid 0" ] &&
                 ok "virtiofsd runs as root (the C daemon needs it) with alice as real uid" ||
                 not_ok "virtiofsd ids: $ids"
         grep -q -- "sandbox=namespace" "/proc/${vpid:-0}/cmdline" 2>/dev/null &&
@@ -75,7 +75,7 @@ out=$(cd "$share" && as limad-alice "$limactl" --system shell vm -- id -un 2>&1)
         not_ok "shell as alice: $out"
 out=$(as limad-alice "$limactl" --system shell vm -- sh -c "echo hi >'$share/from-guest'" 2>&1)
 owner=$(stat -c %U "$share/from-guest" 2>&1)
-[ "$owner" = limad-alice ] && ok "a file the guest writes in the 9p mount is alice's on the host" ||
+[ "$owner" = limad-alice ] && ok "a file the guest writes in the $mount_type mount is alice's on the host" ||
         not_ok "from-guest: $owner ($out)"
 if out=$(as limad-bob "$limactl" --system shell vm -- true 2>&1); then
         not_ok "bob got a shell in alice's instance"

@@ -21,7 +21,9 @@
 #define LIMA_SSHFS_BACKOFF_MIN_USEC (500 * 1000)
 #define LIMA_SSHFS_BACKOFF_MAX_USEC (5 * G_USEC_PER_SEC)
 /* How long a session waits for a reconnecting master before connecting on its own. */
-#define LIMA_SSHFS_WAIT_MASTER_USEC (6 * G_USEC_PER_SEC)
+#define LIMA_SSHFS_WAIT_MASTER_USEC (30 * G_USEC_PER_SEC)
+/* Sessions in a row that ended before mounting, after which one skips the master. */
+#define LIMA_SSHFS_DIRECT_AFTER 3
 
 static gboolean
 lima_agent_mount_type_is(LimaAgent *agent, const gchar *type)
@@ -255,6 +257,8 @@ lima_agent_mount_start_sshfs(LimaAgentMount *m, GError **error)
                 .log_path = log,
                 .builtin_serve = lima_agent_builtin_sftp,
                 .builtin_data = m,
+                /* Sessions that keep failing on the master try a connection of their own. */
+                .direct = m->sshfs_failures >= LIMA_SSHFS_DIRECT_AFTER,
         };
 
         m->sshfs_started = g_get_monotonic_time();
@@ -348,11 +352,12 @@ lima_agent_on_sshfs_exit(sd_event_source *s, const siginfo_t *si, void *userdata
         if (g_strcmp0(agent->status, "Running") == 0)
                 lima_agent_set_status(agent, "Degraded");
         delay = lima_agent_sshfs_backoff(m->sshfs_failures);
-        /* The master is reconnecting (and took this session with it): a channel on it soon
-         * beats a handshake of our own next to its one. lima_agent_mounts_kick_sshfs() starts
-         * the session the moment the master is up; the timer is in case it never is. */
+        /* The master is reconnecting (it took this session with it, or the guest went away):
+         * handshakes of our own beside its one would only crowd a slow guest's sshd, and
+         * time out. lima_agent_mounts_kick_sshfs() starts the session the moment the master
+         * is up; the timer is in case it never is. */
         if (agent->ssh_master_wanted && !agent->ssh_master_up)
-                delay = MAX(delay, LIMA_SSHFS_WAIT_MASTER_USEC);
+                delay = LIMA_SSHFS_WAIT_MASTER_USEC;
         if (delay == 0) {
                 lima_agent_sshfs_restart(m);
                 return 0;

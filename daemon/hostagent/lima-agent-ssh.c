@@ -27,7 +27,7 @@
 /* The first boot does not wait longer than this for a master before going on without. */
 #define LIMA_SSH_MASTER_FIRST_WAIT_USEC  (10 * G_USEC_PER_SEC)
 #define LIMA_SSH_MASTER_BACKOFF_MIN_USEC (250 * 1000)
-/* Each try that fails on a guest still booting costs up to ConnectTimeout (5 s) too. */
+/* A try on a guest still booting fails fast (reset) or within ConnectTimeout. */
 #define LIMA_SSH_MASTER_BACKOFF_MAX_USEC (2 * G_USEC_PER_SEC)
 /* ssh binds "<ControlPath>.<16 random characters>" first, then links it into place. */
 #define LIMA_SSH_CONTROL_PATH_SUFFIX 17
@@ -74,7 +74,8 @@ lima_agent_ssh_master_argv(LimaAgent *agent)
         g_ptr_array_add(argv, g_strdup("-o"));
         g_ptr_array_add(argv, g_strdup("BatchMode=yes"));
         g_ptr_array_add(argv, g_strdup("-o"));
-        g_ptr_array_add(argv, g_strdup("ConnectTimeout=5"));
+        /* A TCG guest under load can take longer than 5 s to send its banner. */
+        g_ptr_array_add(argv, g_strdup("ConnectTimeout=15"));
         /* Stays in the foreground as our child, so its end is seen at once. */
         g_ptr_array_add(argv, g_strdup("-o"));
         g_ptr_array_add(argv, g_strdup("ControlMaster=yes"));

@@ -25,6 +25,7 @@ struct _LimaSshfsSession {
         gchar *mount_point;
         gchar *log_path;
         gboolean needs_umount; /* ssh ran: the guest may have the mount */
+        gboolean direct;       /* ssh without the master connection */
         pid_t ssh_pid;
         pid_t server_pid;
         /* builtin driver */
@@ -163,7 +164,8 @@ lima_sshfs_ssh_binary(const gchar *configured)
 
 static GPtrArray *
 lima_sshfs_ssh_argv_for(const gchar *ssh_binary, const gchar *ssh_config,
-                        const gchar *instance_name, const gchar *const *const *commands)
+                        const gchar *instance_name, gboolean direct,
+                        const gchar *const *const *commands)
 {
         GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GString) remote = g_string_new(NULL);
@@ -180,6 +182,11 @@ lima_sshfs_ssh_argv_for(const gchar *ssh_binary, const gchar *ssh_config,
          * background (ssh.config may ask for ControlMaster auto). */
         lima_sshfs_add(argv, "-o");
         lima_sshfs_add(argv, "ControlMaster=no");
+        /* Its own connection, not a channel on the master (which may refuse: MaxSessions). */
+        if (direct) {
+                lima_sshfs_add(argv, "-o");
+                lima_sshfs_add(argv, "ControlPath=none");
+        }
         /* The host name lima-NAME, as lima_ssh_config_host() writes it into ssh.config. */
         g_ptr_array_add(argv, g_strconcat("lima-", instance_name, NULL));
         lima_sshfs_add(argv, "--");
@@ -201,7 +208,7 @@ GPtrArray *
 lima_sshfs_ssh_argv(const LimaSshfsOptions *o, const gchar *const *const *commands)
 {
         return lima_sshfs_ssh_argv_for(lima_sshfs_ssh_binary(o->ssh_binary), o->ssh_config,
-                                       o->instance_name, commands);
+                                       o->instance_name, o->direct, commands);
 }
 
 /* The agent blocks SIGCHLD/SIGTERM and ignores SIGPIPE; children start with defaults. */
@@ -227,8 +234,8 @@ lima_sshfs_spawn(GPtrArray *argv, int io_fd, int log_fd, pid_t *pid, GError **er
 static gboolean
 lima_sshfs_run(LimaSshfsSession *s, const gchar *const *const *commands, GError **error)
 {
-        g_autoptr(GPtrArray) argv =
-            lima_sshfs_ssh_argv_for(s->ssh_binary, s->ssh_config, s->instance_name, commands);
+        g_autoptr(GPtrArray) argv = lima_sshfs_ssh_argv_for(s->ssh_binary, s->ssh_config,
+                                                            s->instance_name, s->direct, commands);
         g_autofree gchar *err = NULL;
         gint status = 0;
 
@@ -313,6 +320,7 @@ lima_sshfs_session_start(const LimaSshfsOptions *o, GError **error)
         s->ssh_binary = g_strdup(lima_sshfs_ssh_binary(o->ssh_binary));
         s->ssh_config = g_strdup(o->ssh_config);
         s->instance_name = g_strdup(o->instance_name);
+        s->direct = o->direct;
         s->location = g_strdup(m->location.value);
         s->mount_point = g_strdup(m->mount_point.value);
         s->log_path = g_strdup(o->log_path);
@@ -378,8 +386,8 @@ lima_sshfs_session_check_spawn(LimaSshfsSession *s, GError **error)
         /* No sudo: a user may ask, and sudo costs a noticeable while in a slow guest. */
         const gchar *check[] = { "mountpoint", "-q", s->mount_point, NULL };
         const gchar *const *commands[] = { check, NULL };
-        g_autoptr(GPtrArray) argv =
-            lima_sshfs_ssh_argv_for(s->ssh_binary, s->ssh_config, s->instance_name, commands);
+        g_autoptr(GPtrArray) argv = lima_sshfs_ssh_argv_for(s->ssh_binary, s->ssh_config,
+                                                            s->instance_name, s->direct, commands);
         pid_t pid = 0;
 
         if (!g_spawn_async(NULL, (gchar **)argv->pdata, NULL,

@@ -46,6 +46,7 @@ typedef struct {
         LimaSftpServeFunc builtin_serve; /* NULL: no builtin driver in this process */
         gpointer builtin_data;
         const gchar *log_path; /* stderr of ssh and sftp-server, appended; NULL: inherit */
+        gboolean direct;       /* ssh -o ControlPath=none: not on the master connection */
 } LimaSshfsOptions;
 
 typedef struct _LimaSshfsSession LimaSshfsSession;

@@ -107,6 +107,14 @@ test_ssh_argv(void)
         g_assert_cmpstr(words[3], ==, "/mnt/it's ü");
         g_assert_cmpstr(words[4], ==, "||");
         g_assert_cmpstr(words[8], ==, "/mnt/$(x)");
+        /* A session that skips the master connection says so to ssh. */
+        o.direct = TRUE;
+        {
+                g_autoptr(GPtrArray) d = lima_sshfs_ssh_argv(&o, one);
+                g_autofree gchar *jd = test_join(d);
+                g_assert_nonnull(strstr(jd, "|-o|ControlMaster=no|-o|ControlPath=none|lima-dev|"));
+        }
+        o.direct = FALSE;
         /* LIMA_SSH replaces ssh when the caller names none. */
         o.ssh_binary = NULL;
         g_setenv("LIMA_SSH", "/opt/test/ssh", TRUE);

@@ -58,7 +58,7 @@ for victim in sftp-server ssh master; do
                         sleep 0.1
                 done
                 back=$(since "$t")
-                until [ "$("$limactl" list --format '{{.Status}}' bench)" = Running ]; do sleep 0.1; done
+                until [ "$("$limactl" list --format '{{.Status}}' bench 2>/dev/null)" = Running ]; do sleep 0.1; done
                 running=$(since "$t")
                 printf '%s round %d: mount back %.1f s, Running %.1f s\n' "$victim" "$round" "$back" "$running"
                 echo "$back" >>"$work/back"

@@ -141,6 +141,10 @@ limad_systemd_on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *re
         g_clear_pointer(&inst->unit_job, g_free);
         if (g_str_equal(result, "done") || g_str_equal(result, "canceled"))
                 return 0;
+        /* A forced stop while starting fails the start job; that is what was asked for. */
+        if (inst->unit_killed || g_strcmp0(inst->status, "Stopped") == 0 ||
+            g_strcmp0(inst->status, "Stopping") == 0)
+                return 0;
         /* The start failed (the agent exited, READY=1 never came, a dependency failed …). */
         inst->connect_timer = sd_event_source_disable_unref(inst->connect_timer);
         if (inst->link == NULL)

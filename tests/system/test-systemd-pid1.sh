@@ -236,7 +236,9 @@ agent_pid=$(ct systemctl show -P MainPID lima@dev.service)
 qemu_pid=$(ct pgrep -x qemu-system-x86 | head -1)
 qemu_cg=$(ct cat "/proc/${qemu_pid:-0}/cgroup" 2>&1)
 st=$(ct systemctl status --no-pager --lines=0 lima@dev.service 2>&1)
-if [ -n "$cg" ] && [ "$qemu_cg" = "0::$cg" ] &&
+# One line per hierarchy: "0::CG" (unified), or "N:name=systemd:CG" where systemd runs the
+# hybrid layout (as it does in this container).
+if [ -n "$cg" ] && grep -qE "^(0:|[0-9]+:name=systemd):$cg\$" <<<"$qemu_cg" &&
         [ "$(ct ps -o comm= -p "$agent_pid")" = lima-hostagent ] &&
         [[ $st == *qemu-system-x86_64* ]]; then
         ok "QEMU (pid $qemu_pid) runs in lima@dev.service's cgroup ($cg), the agent is its main process"
@@ -318,7 +320,7 @@ for _ in $(seq 240); do
 done
 out=$(as_alice limactl --system stop -f dev 2>&1)
 wait "$starter"
-left=$(ct pgrep -x -d, 'qemu-system-x86|lima-hostagent')
+left=$(ct pgrep -x qemu-system-x86; ct pgrep -x lima-hostagent)
 s=$(status)
 if [ -n "$qemu_pid" ] && [ -z "$left" ] && [ "$s" = Stopped ] &&
         [ ! -e "$root/var/lib/lima/dev/ha.pid" ]; then

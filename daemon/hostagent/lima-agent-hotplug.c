@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
+#include "lima-agent-inotify.h"
 #include "lima-agent-mounts.h"
 #include "lima-agent-worker.h"
 #include "lima-cidata.h"
@@ -218,9 +219,11 @@ lima_hotplug_finish(LimaHotplugOp *op, gboolean ok, const GError *error)
                 lima_agent_mount_watch(op->m);
                 g_ptr_array_add(agent->mounts, g_steal_pointer(&op->m));
                 g_message("added %s at %s", mount->location.value, mount->mount_point.value);
+                lima_agent_inotify_watch_mount(agent, mount);
         } else if (!op->add && ok) {
                 LimaMount *mount = (LimaMount *)op->m->mount;
                 g_message("removed %s from %s", mount->location.value, mount->mount_point.value);
+                lima_agent_inotify_unwatch_mount(agent, mount->mount_point.value);
                 g_clear_pointer(&op->m, lima_agent_mount_free);
                 g_ptr_array_remove(agent->cfg->mounts, mount);
         } else if (!op->add) {

@@ -67,6 +67,13 @@ lima_agent_inotify_watch_mount(LimaAgent *agent, const LimaMount *mount)
 }
 
 void
+lima_agent_inotify_unwatch_mount(LimaAgent *agent, const gchar *mount_point)
+{
+        if (agent->inotify != NULL && lima_mount_inotify_remove(agent->inotify, mount_point))
+                g_message("mountInotify: no longer watching %s", mount_point);
+}
+
+void
 lima_agent_inotify_start(LimaAgent *agent)
 {
         g_autoptr(GError) error = NULL;

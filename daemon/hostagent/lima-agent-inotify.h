@@ -14,6 +14,8 @@ void lima_agent_guest_link_start(LimaAgent *agent);
 void lima_agent_inotify_start(LimaAgent *agent);
 /* Watches one more mount (also for mounts added while running). */
 void lima_agent_inotify_watch_mount(LimaAgent *agent, const LimaMount *mount);
+/* Stops watching the mount at mount_point (removed while running). */
+void lima_agent_inotify_unwatch_mount(LimaAgent *agent, const gchar *mount_point);
 /* Ends the watch and the guest link. */
 void lima_agent_inotify_stop(LimaAgent *agent);
 

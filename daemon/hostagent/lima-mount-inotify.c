@@ -502,6 +502,41 @@ lima_mount_inotify_add(LimaMountInotify *w, const gchar *location, const gchar *
 }
 
 gboolean
+lima_mount_inotify_remove(LimaMountInotify *w, const gchar *mount_point)
+{
+        g_autofree gchar *stripped = lima_inotify_strip(mount_point);
+        LimaInotifyRoot *root = NULL;
+        GHashTableIter iter;
+        gpointer key, value;
+
+        for (guint i = 0; i < w->roots->len && root == NULL; i++) {
+                LimaInotifyRoot *r = g_ptr_array_index(w->roots, i);
+                if (g_str_equal(r->mount_point, stripped))
+                        root = r;
+        }
+        if (root == NULL)
+                return FALSE;
+        for (GList *l = w->scans.head; l != NULL;) {
+                GList *next = l->next;
+                LimaInotifyScan *scan = l->data;
+                if (scan->root == root) {
+                        lima_inotify_scan_free(scan);
+                        g_queue_delete_link(&w->scans, l);
+                }
+                l = next;
+        }
+        g_hash_table_iter_init(&iter, w->watches);
+        while (g_hash_table_iter_next(&iter, &key, &value)) {
+                if (((LimaInotifyDir *)value)->root != root)
+                        continue;
+                inotify_rm_watch(w->fd, GPOINTER_TO_INT(key));
+                g_hash_table_iter_remove(&iter);
+        }
+        g_ptr_array_remove(w->roots, root);
+        return TRUE;
+}
+
+gboolean
 lima_mount_inotify_is_scanning(LimaMountInotify *w)
 {
         return !g_queue_is_empty(&w->scans);

@@ -36,6 +36,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LimaMountInotify, lima_mount_inotify_free)
 gboolean lima_mount_inotify_add(LimaMountInotify *w, const gchar *location,
                                 const gchar *mount_point, GError **error);
 
+/* Stops watching the mount at mount_point; FALSE when none was watched there. */
+gboolean lima_mount_inotify_remove(LimaMountInotify *w, const gchar *mount_point);
+
 /* TRUE while directories are still waiting to be walked. */
 gboolean lima_mount_inotify_is_scanning(LimaMountInotify *w);
 guint lima_mount_inotify_n_watches(LimaMountInotify *w);

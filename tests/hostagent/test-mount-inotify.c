@@ -306,6 +306,33 @@ test_echo_dropped(Fixture *f, gconstpointer data)
         g_assert_cmpuint(f->events->len, ==, 0);
 }
 
+/* A mount removed while running: its tree is no longer watched, the others still are. */
+static void
+test_remove(Fixture *f, gconstpointer data)
+{
+        g_autofree gchar *one = host_path(f, "one");
+        g_autofree gchar *two = host_path(f, "two");
+        g_autofree gchar *deep = host_path(f, "one/deep");
+        g_autoptr(GError) error = NULL;
+
+        g_assert_cmpint(g_mkdir_with_parents(deep, 0755), ==, 0);
+        g_assert_cmpint(g_mkdir(two, 0755), ==, 0);
+        g_assert_true(lima_mount_inotify_add(f->w, one, "/mnt/one", &error));
+        g_assert_true(lima_mount_inotify_add(f->w, two, "/mnt/two", &error));
+        g_assert_no_error(error);
+        settle(f);
+        g_assert_cmpuint(lima_mount_inotify_n_watches(f->w), ==, 3);
+        g_assert_true(lima_mount_inotify_remove(f->w, "/mnt/one/"));
+        g_assert_false(lima_mount_inotify_remove(f->w, "/mnt/one"));
+        g_assert_cmpuint(lima_mount_inotify_n_watches(f->w), ==, 1);
+        write_file(f, "one/deep/x", "x");
+        write_file(f, "two/y", "y");
+        settle(f);
+        assert_seen(f, "CREATE /mnt/two/y");
+        for (guint i = 0; i < f->events->len; i++)
+                g_assert_null(strstr(g_ptr_array_index(f->events, i), "/mnt/one"));
+}
+
 static void
 test_bad_location(Fixture *f, gconstpointer data)
 {
@@ -419,6 +446,8 @@ main(int argc, char **argv)
         g_test_add("/mount-inotify/echo-dropped", Fixture, NULL, fixture_setup, test_echo_dropped,
                    fixture_teardown);
         g_test_add("/mount-inotify/bad-location", Fixture, NULL, fixture_setup, test_bad_location,
+                   fixture_teardown);
+        g_test_add("/mount-inotify/remove", Fixture, NULL, fixture_setup, test_remove,
                    fixture_teardown);
         g_test_add_func("/mount-inotify/watch-limit", test_watch_limit);
         return g_test_run();

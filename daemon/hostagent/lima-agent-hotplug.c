@@ -15,6 +15,7 @@
 
 #include "lima-agent-inotify.h"
 #include "lima-agent-mounts.h"
+#include "lima-agent-ssh.h"
 #include "lima-agent-worker.h"
 #include "lima-cidata.h"
 #include "lima-config-resolve.h"
@@ -218,6 +219,8 @@ lima_hotplug_finish(LimaHotplugOp *op, gboolean ok, const GError *error)
                 lima_agent_mount_set(op->m, "mounted", NULL);
                 lima_agent_mount_watch(op->m);
                 g_ptr_array_add(agent->mounts, g_steal_pointer(&op->m));
+                /* mountInotify covers it like the mounts from the start. */
+                lima_agent_inotify_watch_mount(agent, mount);
                 g_message("added %s at %s", mount->location.value, mount->mount_point.value);
                 lima_agent_inotify_watch_mount(agent, mount);
         } else if (!op->add && ok) {
@@ -295,6 +298,13 @@ lima_hotplug_check_idle(LimaAgent *agent, GError **error)
                 g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
                             _("the instance is %s; mounts change only while it is Running"),
                             agent->status);
+                return FALSE;
+        }
+        /* The check after a reboot reads the mount list on a worker: it stays as it is. */
+        if (agent->guest_lost || lima_agent_guest_checking(agent)) {
+                g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                                    _("the guest is away (rebooting?); try again once it is "
+                                      "Running"));
                 return FALSE;
         }
         return TRUE;

@@ -22,5 +22,7 @@ void lima_agent_ssh_stop(LimaAgent *agent);
 void lima_agent_guest_reachable(LimaAgent *agent);
 /* lima-hostagent.c: the master's connection ended while the instance runs. */
 void lima_agent_guest_lost(LimaAgent *agent);
+/* lima-hostagent.c: the guest and its mounts are being checked (at boot, after a reboot). */
+gboolean lima_agent_guest_checking(LimaAgent *agent);
 
 G_END_DECLS

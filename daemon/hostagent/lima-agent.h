@@ -76,11 +76,11 @@ struct _LimaAgent {
         gint64 ssh_master_started;
         gboolean ssh_master_wanted;
         gboolean ssh_master_up;
-        gboolean guest_reached; /* the guest answered ssh once */
-        gboolean guest_lost;    /* its connection ended; waiting for it to come back */
+        gboolean guest_reached;    /* the guest answered ssh once */
+        gboolean guest_lost;       /* its connection ended; waiting for it to come back */
         LimaGuestLink *guest_link; /* ga.sock, once QEMU runs */
         LimaMountInotify *inotify; /* mountInotify, once Running */
-        guint pcie_ports;        /* root ports QEMU has for virtiofs devices */
+        guint pcie_ports;          /* root ports QEMU has for virtiofs devices */
 };
 
 /* lima-agent-server.c: the HostAgent interface on ha.sock. */

@@ -331,6 +331,12 @@ lima_agent_guest_reachable(LimaAgent *agent)
                 lima_agent_start_ready_worker(agent, TRUE);
 }
 
+gboolean
+lima_agent_guest_checking(LimaAgent *agent)
+{
+        return ready_worker != NULL;
+}
+
 void
 lima_agent_guest_lost(LimaAgent *agent)
 {

@@ -222,7 +222,6 @@ lima_hotplug_finish(LimaHotplugOp *op, gboolean ok, const GError *error)
                 /* mountInotify covers it like the mounts from the start. */
                 lima_agent_inotify_watch_mount(agent, mount);
                 g_message("added %s at %s", mount->location.value, mount->mount_point.value);
-                lima_agent_inotify_watch_mount(agent, mount);
         } else if (!op->add && ok) {
                 LimaMount *mount = (LimaMount *)op->m->mount;
                 g_message("removed %s from %s", mount->location.value, mount->mount_point.value);

@@ -98,7 +98,8 @@ limad_mounts_read_config(LimadInstance *inst, gchar **path, GError **error)
 {
         gchar *text = NULL;
         *path = g_build_filename(inst->dir, LIMA_FILE_CONFIG, NULL);
-        if (!g_file_get_contents(*path, &text, NULL, error))
+        /* --system: the folder is the owner's; no symlink, FIFO or foreign file is read. */
+        if (!limad_store_read_file(inst->manager, *path, inst->owner_uid, &text, NULL, error))
                 return NULL;
         return text;
 }
@@ -369,7 +370,9 @@ limad_mounts_add(LimadInstance *inst, sd_bus_message *m, const gchar *location,
                                               error);
         if (!limad_store_set_config(inst->manager, inst, candidate, error))
                 return FALSE;
-        return sd_bus_reply_method_return(m, NULL) >= 0;
+        /* The change is made; a reply that cannot be sent is the caller's loss, not an error. */
+        (void)sd_bus_reply_method_return(m, NULL);
+        return TRUE;
 }
 
 static gboolean
@@ -431,7 +434,9 @@ limad_mounts_remove(LimadInstance *inst, sd_bus_message *m, const gchar *mount_p
                 return limad_mounts_ask_agent(inst, m, FALSE, composed, NULL, target, FALSE, error);
         if (!limad_store_set_config(inst->manager, inst, candidate, error))
                 return FALSE;
-        return sd_bus_reply_method_return(m, NULL) >= 0;
+        /* The change is made; a reply that cannot be sent is the caller's loss, not an error. */
+        (void)sd_bus_reply_method_return(m, NULL);
+        return TRUE;
 }
 
 int

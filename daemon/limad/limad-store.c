@@ -62,8 +62,11 @@ limad_store_open_log(LimadInstance *inst, const gchar *file, GError **error)
         struct stat st;
         int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 
+        /* A hard link planted by the owner would hand someone else's file to them. */
         if (fd >= 0 &&
-            (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || ftruncate(fd, 0) != 0 ||
+            (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+             (inst->manager->system_mode && st.st_uid != 0 && st.st_uid != inst->owner_uid) ||
+             ftruncate(fd, 0) != 0 ||
              (inst->manager->system_mode && fchown(fd, inst->owner_uid, (gid_t)-1) != 0))) {
                 close(fd);
                 fd = -1;
@@ -262,8 +265,16 @@ limad_store_rm_rf_as(const gchar *path, guint owner_uid, GError **error)
                             _("cannot empty %s as user %s; remove it by hand"), path, owner->name);
                 return FALSE;
         }
-        /* The folder itself is in limad's state folder: only root may remove it. */
-        return limad_store_rm_rf(path, error);
+        /* The folder itself is in limad's state folder: only root may remove it. Never a
+         * recursive walk as root here: the owner could put a symlink in it meanwhile. */
+        if (g_rmdir(path) != 0) {
+                int saved = errno;
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
+                            _("cannot remove %s: %s; remove it by hand"), path,
+                            g_strerror(saved));
+                return FALSE;
+        }
+        return TRUE;
 }
 
 /* --system: the owner's SSH keys folder, made once and only ever theirs. */
@@ -352,7 +363,11 @@ limad_store_create(LimadManager *manager, const gchar *name, const gchar *yaml,
         final_dir = lima_paths_instance_file(manager->lima_home, name, NULL);
         if (rename(tmp_dir, final_dir) != 0) {
                 int saved = errno;
-                limad_store_rm_rf(tmp_dir, NULL);
+                /* The folder may be the owner's by now: emptied as them, never walked as root. */
+                if (owner != NULL)
+                        limad_store_rm_rf_as(tmp_dir, owner->uid, NULL);
+                else
+                        limad_store_rm_rf(tmp_dir, NULL);
                 if (saved == EEXIST || saved == ENOTEMPTY)
                         g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_EXISTS,
                                     _("%s already exists; pick another name or remove it"),

@@ -25,7 +25,7 @@ struct _LimadSystemd {
         sd_bus_slot *unit_changed_slot;
 };
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_error, sd_bus_error_free)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(sd_bus_error, sd_bus_error_free)
 
 void
 limad_systemd_free(LimadSystemd *systemd)
@@ -210,7 +210,8 @@ LimadSystemd *
 limad_systemd_new(LimadManager *manager)
 {
         g_autoptr(LimadSystemd) systemd = NULL;
-        g_autoptr(sd_bus_error) err = g_new0(sd_bus_error, 1);
+        g_auto(sd_bus_error) err_storage = SD_BUS_ERROR_NULL;
+        sd_bus_error *err = &err_storage;
         g_autoptr(sd_bus_message) reply = NULL;
         const gchar *env = g_getenv("LIMAD_SYSTEMD");
         sd_bus *bus = manager->bus;
@@ -278,7 +279,8 @@ gboolean
 limad_systemd_start(LimadSystemd *systemd, LimadInstance *inst, GError **error)
 {
         g_autofree gchar *unit = limad_systemd_unit_name(inst->name);
-        g_autoptr(sd_bus_error) err = g_new0(sd_bus_error, 1);
+        g_auto(sd_bus_error) err_storage = SD_BUS_ERROR_NULL;
+        sd_bus_error *err = &err_storage;
         g_autoptr(sd_bus_message) reply = NULL;
         const char *job;
         int r;
@@ -325,7 +327,8 @@ gboolean
 limad_systemd_stop(LimadSystemd *systemd, LimadInstance *inst, gboolean force, GError **error)
 {
         g_autofree gchar *unit = limad_systemd_unit_name(inst->name);
-        g_autoptr(sd_bus_error) err = g_new0(sd_bus_error, 1);
+        g_auto(sd_bus_error) err_storage = SD_BUS_ERROR_NULL;
+        sd_bus_error *err = &err_storage;
         int r;
 
         if (force) {

@@ -62,6 +62,7 @@ typedef struct {
         sd_bus_message *call;
         gboolean add;
         LimaAgentMount *m; /* out of agent->mounts while the change runs */
+        guint index;       /* remove: m's place in agent->mounts, which follows cfg->mounts */
         LimaMount *mount;  /* add: owned until it joins agent->cfg->mounts */
         gboolean virtiofs;
         LimaWorker *worker;
@@ -226,12 +227,18 @@ lima_hotplug_finish(LimaHotplugOp *op, gboolean ok, const GError *error)
                 LimaMount *mount = (LimaMount *)op->m->mount;
                 g_message("removed %s from %s", mount->location.value, mount->mount_point.value);
                 lima_agent_inotify_unwatch_mount(agent, mount->mount_point.value);
+                /* The worker already unmounted it in the guest: no second round trip from
+                 * the loop when the session ends. */
+                if (op->m->sshfs != NULL)
+                        lima_sshfs_session_forget_mount(op->m->sshfs);
                 g_clear_pointer(&op->m, lima_agent_mount_free);
                 g_ptr_array_remove(agent->cfg->mounts, mount);
         } else if (!op->add) {
-                /* Still mounted in the guest: it goes back as it was, watched again. */
+                /* Still mounted in the guest: it goes back where it was (the guest rechecks
+                 * pair agent->mounts with cfg->mounts by index), watched again. */
                 lima_agent_mount_watch(op->m);
-                g_ptr_array_add(agent->mounts, g_steal_pointer(&op->m));
+                g_ptr_array_insert(agent->mounts, (gint)MIN(op->index, agent->mounts->len),
+                                   g_steal_pointer(&op->m));
         }
         /* Mounts changes before the reply, so whoever asked sees the new list at once. A
          * failed add: op_free ends its virtiofsd or session. */
@@ -531,6 +538,7 @@ lima_agent_hotplug_remove(LimaAgent *agent, sd_bus_message *call, const gchar *m
         /* Out of the list and unwatched: its helpers ending now is the point. */
         if (op->virtiofs)
                 op->runtime_list = lima_hotplug_runtime_list(agent, m, NULL);
+        op->index = index;
         op->m = g_ptr_array_steal_index(agent->mounts, index);
         lima_agent_mount_unwatch(op->m);
         op->work_mount = lima_mount_copy(op->m->mount);

@@ -270,6 +270,14 @@ lima_hotplug_on_report(const LimaWorkerMessage *msg, gpointer user_data)
         /* A worker cannot be freed from inside its own report. */
         hotplug_op = NULL;
         sd_event_add_defer(op->agent->event, NULL, lima_hotplug_on_defer_free, op);
+        /* A guest that came back meanwhile is checked now that the list holds still. */
+        lima_agent_guest_recheck_pending(op->agent);
+}
+
+gboolean
+lima_agent_hotplug_busy(LimaAgent *agent)
+{
+        return hotplug_op != NULL;
 }
 
 void
@@ -307,7 +315,7 @@ lima_hotplug_check_idle(LimaAgent *agent, GError **error)
                 return FALSE;
         }
         /* The check after a reboot reads the mount list on a worker: it stays as it is. */
-        if (agent->guest_lost || lima_agent_guest_checking(agent)) {
+        if (lima_agent_guest_checking(agent)) {
                 g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_BUSY,
                                     _("the guest is away (rebooting?); try again once it is "
                                       "Running"));

@@ -14,6 +14,8 @@ gboolean lima_agent_hotplug_add(LimaAgent *agent, sd_bus_message *call, const gc
 /* Unmounts mount_point in the guest and ends what served it; answered like add. */
 gboolean lima_agent_hotplug_remove(LimaAgent *agent, sd_bus_message *call, const gchar *mount_point,
                                    GError **error);
+/* A change is in progress (its worker edits the mount list when it ends). */
+gboolean lima_agent_hotplug_busy(LimaAgent *agent);
 /* The instance stops: waits for a change in progress and answers it with an error. */
 void lima_agent_hotplug_stop(LimaAgent *agent);
 

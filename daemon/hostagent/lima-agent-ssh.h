@@ -24,5 +24,7 @@ void lima_agent_guest_reachable(LimaAgent *agent);
 void lima_agent_guest_lost(LimaAgent *agent);
 /* lima-hostagent.c: the guest and its mounts are being checked (at boot, after a reboot). */
 gboolean lima_agent_guest_checking(LimaAgent *agent);
+/* lima-hostagent.c: a recheck held back while a mount change ran starts now. */
+void lima_agent_guest_recheck_pending(LimaAgent *agent);
 
 G_END_DECLS

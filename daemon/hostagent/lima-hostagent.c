@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lima-agent-hotplug.h"
 #include "lima-agent-inotify.h"
 #include "lima-agent-mounts.h"
 #include "lima-agent-prepare.h"
@@ -40,6 +41,7 @@
 static LimaAgent agent_state = { .listen_fd = -1 };
 static LimaWorker *prepare_worker;
 static LimaWorker *ready_worker;
+static gboolean recheck_pending; /* the guest came back while a mount change ran */
 static LimaAgentPrepare prepare;
 static LimaAgentReady ready;
 /* The ready worker runs again after the guest came back, not for the first boot. */
@@ -326,9 +328,24 @@ lima_agent_guest_reachable(LimaAgent *agent)
         }
         g_message("the guest answers ssh again; checking it and its mounts");
         agent->guest_lost = FALSE;
+        /* The check's worker reads the mount list, which a change in progress edits when it
+         * ends: the check waits for it. */
+        if (lima_agent_hotplug_busy(agent)) {
+                recheck_pending = TRUE;
+                return;
+        }
         /* The boot scripts mount 9p and virtiofs again at every boot; wait for them. */
         if (ready_worker == NULL)
                 lima_agent_start_ready_worker(agent, TRUE);
+}
+
+void
+lima_agent_guest_recheck_pending(LimaAgent *agent)
+{
+        if (!recheck_pending || agent->stop_requested || ready_worker != NULL)
+                return;
+        recheck_pending = FALSE;
+        lima_agent_start_ready_worker(agent, TRUE);
 }
 
 gboolean

@@ -317,8 +317,8 @@ lima_hotplug_check_idle(LimaAgent *agent, GError **error)
         /* The check after a reboot reads the mount list on a worker: it stays as it is. */
         if (lima_agent_guest_checking(agent)) {
                 g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_BUSY,
-                                    _("the guest is away (rebooting?); try again once it is "
-                                      "Running"));
+                                    _("the guest came back from a reboot and its mounts are "
+                                      "being checked; try again in a few seconds"));
                 return FALSE;
         }
         return TRUE;

@@ -95,8 +95,9 @@ limactl_edit_apply_flags(const gchar *name, const gchar *yaml, const LimactlEdit
                 return NULL;
         cfg = lima_config_load_data(yaml, strlen(yaml), file, diags, error);
         if (cfg == NULL || !lima_diagnostics_check(diags, error)) {
-                g_prefix_error(error, _("the stored config does not load, so flags cannot be "
-                                        "applied; run `limactl edit %s` without flags: "),
+                g_prefix_error(error,
+                               _("the stored config does not load, so flags cannot be "
+                                 "applied; run `limactl edit %s` without flags: "),
                                name);
                 return NULL;
         }
@@ -206,8 +207,7 @@ limactl_edit_run_editor(const gchar *file, GError **error)
                 return FALSE;
         }
         if (!g_spawn_check_wait_status(status, error)) {
-                g_prefix_error(error, _("the editor %s failed, so nothing was changed: "),
-                               argv[0]);
+                g_prefix_error(error, _("the editor %s failed, so nothing was changed: "), argv[0]);
                 return FALSE;
         }
         return TRUE;
@@ -244,8 +244,8 @@ limactl_edit_interactive(sd_bus *bus, const gchar *name, const gchar *path, cons
         g_printerr(_("Editing the lima.yaml of \"%s\"; save an empty file to abort.\n"), name);
         for (;;) {
                 g_autofree gchar *edited = NULL;
-                if (!g_file_set_contents_full(file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT,
-                                              0600, &error) ||
+                if (!g_file_set_contents_full(file, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                              &error) ||
                     !limactl_edit_run_editor(file, &error) ||
                     !g_file_get_contents(file, &edited, NULL, &error)) {
                         g_unlink(file);
@@ -329,8 +329,7 @@ limactl_edit(int argc, char **argv)
                 { "disk", 0, 0, G_OPTION_ARG_STRING, &flags.disk,
                   N_("Disk size in GiB (100) or as a size (50GiB)"), N_("SIZE") },
                 { "mount", 0, 0, G_OPTION_ARG_STRING_ARRAY, &flags.mounts,
-                  N_("Also mount host folder DIR, writable with :w (repeatable)"),
-                  N_("DIR[:w]") },
+                  N_("Also mount host folder DIR, writable with :w (repeatable)"), N_("DIR[:w]") },
                 { "mount-type", 0, 0, G_OPTION_ARG_STRING, &flags.mount_type,
                   N_("Mount type (reverse-sshfs, 9p, virtiofs)"), N_("TYPE") },
                 { "mount-writable", 0, 0, G_OPTION_ARG_NONE, &flags.mount_writable,

@@ -358,9 +358,8 @@ limad_mounts_add(LimadInstance *inst, sd_bus_message *m, const gchar *location,
         if (candidate == NULL)
                 return FALSE;
         /* The rules of any lima.yaml: location exists, is readable (writable if asked), … */
-        filled = limad_store_validate(inst->manager, inst->name, candidate, NULL, inst->owner_uid, NULL,
-                                      &composed,
-                                      error);
+        filled = limad_store_validate(inst->manager, inst->name, candidate, NULL, inst->owner_uid,
+                                      NULL, &composed, error);
         if (filled == NULL) {
                 g_prefix_error(error, _("the new mount is not valid: "));
                 return FALSE;
@@ -425,9 +424,8 @@ limad_mounts_remove(LimadInstance *inst, sd_bus_message *m, const gchar *mount_p
                             target, path);
                 return FALSE;
         }
-        filled = limad_store_validate(inst->manager, inst->name, candidate, NULL, inst->owner_uid, NULL,
-                                      &composed,
-                                      error);
+        filled = limad_store_validate(inst->manager, inst->name, candidate, NULL, inst->owner_uid,
+                                      NULL, &composed, error);
         if (filled == NULL)
                 return FALSE;
         if (limad_mounts_running(inst))

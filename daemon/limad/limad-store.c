@@ -270,8 +270,7 @@ limad_store_rm_rf_as(const gchar *path, guint owner_uid, GError **error)
         if (g_rmdir(path) != 0) {
                 int saved = errno;
                 g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
-                            _("cannot remove %s: %s; remove it by hand"), path,
-                            g_strerror(saved));
+                            _("cannot remove %s: %s; remove it by hand"), path, g_strerror(saved));
                 return FALSE;
         }
         return TRUE;

@@ -14,7 +14,6 @@
 #define TEST_KEY                                                                                   \
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx4mpleKeyOnlyForTestsxxxxxxxxxxxxxxxxxxxx lima"
 
-
 /* A resolved, validated config; fails the test on any config error. */
 static inline LimaConfig *
 test_config_new(const gchar *yaml, const gchar *home)

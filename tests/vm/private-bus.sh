@@ -3,6 +3,15 @@
 # $src (the source tree) and $work (a scratch folder); exports the environment limactl uses.
 export LIMA_HOME=$work/home
 export LIMA_TEMPLATES_PATH=$src/templates
+# LIMAD_IMAGE_DIR: the templates' offline image taken from there (a copy of the templates with
+# the path replaced), so a test can boot an image built into another cache.
+if [ -n "${LIMAD_IMAGE_DIR:-}" ] &&
+        [ "$LIMAD_IMAGE_DIR" != /var/cache/limad/images/debian-12-local ]; then
+        cp -r "$src/templates" "$work/templates"
+        find "$work/templates" -name '*.yaml' -exec sed -i \
+                "s|/var/cache/limad/images/debian-12-local|$LIMAD_IMAGE_DIR|g" {} +
+        export LIMA_TEMPLATES_PATH=$work/templates
+fi
 export LIMA_CACHE_HOME=$work/cache
 mkdir -p "$LIMA_HOME" "$work/services"
 

@@ -287,32 +287,38 @@ lima_guest_boot_plan_clear(LimaGuestBootPlan *plan)
 
 #define FIELDS_MAX 7
 
+/* Decodes the space-separated fields of line into f (the caller frees them, also on failure). */
 static int
-plan_line(LimaGuestBootPlan *plan, const char *line, size_t len, unsigned int lineno, char *error,
-          size_t error_size)
+split_fields(const char *line, size_t len, char **f, size_t *n, unsigned int lineno, char *error,
+             size_t error_size)
 {
-        char *f[FIELDS_MAX] = { NULL };
-        size_t n = 0, start = 0;
-        int ok = 0;
+        size_t start = 0;
 
         for (size_t i = 0; i <= len; i++) {
                 if (i < len && line[i] != ' ')
                         continue;
-                if (i == start || n == FIELDS_MAX) {
-                        say(error, error_size,
-                            "line %u: bad field separators or too many "
-                            "fields",
+                if (i == start || *n == FIELDS_MAX) {
+                        say(error, error_size, "line %u: bad field separators or too many fields",
                             lineno);
-                        goto fail;
+                        return -1;
                 }
-                f[n] = decode_field(line + start, i - start);
-                if (f[n] == NULL) {
+                f[*n] = decode_field(line + start, i - start);
+                if (f[*n] == NULL) {
                         say(error, error_size, "line %u: bad percent-encoding", lineno);
-                        goto fail;
+                        return -1;
                 }
-                n++;
+                (*n)++;
                 start = i + 1;
         }
+        return 0;
+}
+
+/* Takes the fields a valid directive keeps (setting them to NULL in f); 1 if valid. */
+static int
+apply_directive(LimaGuestBootPlan *plan, char **f, size_t n)
+{
+        int ok = 0;
+
         if (strcmp(f[0], "HOSTNAME") == 0 && n == 2 && plan->hostname == NULL) {
                 plan->hostname = f[1];
                 f[1] = NULL;
@@ -347,24 +353,37 @@ plan_line(LimaGuestBootPlan *plan, const char *line, size_t len, unsigned int li
                 f[1] = f[2] = f[3] = f[4] = NULL;
                 ok = 1;
         }
-        if (!ok)
-                say(error, error_size, "line %u: unknown, repeated or malformed directive", lineno);
-fail:
-        for (size_t i = 0; i < FIELDS_MAX; i++)
-                free(f[i]);
-        return ok ? 0 : -1;
+        return ok;
 }
 
-int
-lima_guest_boot_plan_parse(const char *text, LimaGuestBootPlan *plan, char *error,
-                           size_t error_size)
+static int
+plan_line(LimaGuestBootPlan *plan, const char *line, size_t len, unsigned int lineno, char *error,
+          size_t error_size)
+{
+        char *f[FIELDS_MAX] = { NULL };
+        size_t n = 0;
+        int rc = -1;
+
+        if (split_fields(line, len, f, &n, lineno, error, error_size) == 0) {
+                if (apply_directive(plan, f, n))
+                        rc = 0;
+                else
+                        say(error, error_size, "line %u: unknown, repeated or malformed directive",
+                            lineno);
+        }
+        for (size_t i = 0; i < FIELDS_MAX; i++)
+                free(f[i]);
+        return rc;
+}
+
+static int
+plan_parse_lines(const char *text, LimaGuestBootPlan *plan, char *error, size_t error_size)
 {
         static const char header[] = "LIMAD-BOOT-PLAN 1";
         unsigned int lineno = 0;
         const char *p = text;
         int seen_header = 0;
 
-        memset(plan, 0, sizeof(*plan));
         while (*p != '\0') {
                 const char *nl = strchr(p, '\n');
                 size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
@@ -373,19 +392,19 @@ lima_guest_boot_plan_parse(const char *text, LimaGuestBootPlan *plan, char *erro
                 if (len >= LIMA_GUEST_LINE_MAX) {
                         say(error, error_size, "line %u: longer than %d bytes", lineno,
                             LIMA_GUEST_LINE_MAX);
-                        goto fail;
+                        return -1;
                 }
                 if (!seen_header) {
                         if (len != strlen(header) || memcmp(p, header, len) != 0) {
                                 say(error, error_size,
                                     "not a limad boot plan of version %d (first line)",
                                     LIMA_GUEST_BOOT_PLAN_VERSION);
-                                goto fail;
+                                return -1;
                         }
                         seen_header = 1;
                 } else if (len > 0 && p[0] != '#') {
                         if (plan_line(plan, p, len, lineno, error, error_size) < 0)
-                                goto fail;
+                                return -1;
                 }
                 p += len;
                 if (*p == '\n')
@@ -397,12 +416,21 @@ lima_guest_boot_plan_parse(const char *text, LimaGuestBootPlan *plan, char *erro
                     : plan->user == NULL     ? "USER line"
                     : plan->hostname == NULL ? "HOSTNAME line"
                                              : "KEY line");
-                goto fail;
+                return -1;
         }
         return 0;
-fail:
-        lima_guest_boot_plan_clear(plan);
-        return -1;
+}
+
+int
+lima_guest_boot_plan_parse(const char *text, LimaGuestBootPlan *plan, char *error,
+                           size_t error_size)
+{
+        memset(plan, 0, sizeof(*plan));
+        if (plan_parse_lines(text, plan, error, error_size) < 0) {
+                lima_guest_boot_plan_clear(plan);
+                return -1;
+        }
+        return 0;
 }
 
 /* --- the steps ----------------------------------------------------------------------------- */

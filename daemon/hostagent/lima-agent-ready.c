@@ -9,8 +9,9 @@
 #define LIMA_READY_MOUNT_WAIT_SEC 60
 /* After the guest said sshd listens, how long the one ssh check may retry. */
 #define LIMA_READY_SSH_CHECK_SEC 30
-/* Lines of serial.log in a boot timeout's error. */
-#define LIMA_READY_SERIAL_TAIL_LINES 15
+/* Non-empty lines of serial.log in a boot timeout's error, and bytes kept of each. */
+#define LIMA_READY_SERIAL_TAIL_LINES 8
+#define LIMA_READY_SERIAL_LINE_MAX   160
 
 /* 9p and virtiofs are mounted by the guest's boot script; reverse-sshfs comes later, from
  * the host, once this check is over. */
@@ -72,23 +73,37 @@ lima_agent_ready_report(LimaAgentReady *ready, const gchar *boot_id, const LimaG
         g_mutex_unlock(&ready->lock);
 }
 
-/* The last lines of serial.log, for an error about a guest that did not get far. */
+/* The last non-empty lines of serial.log on one line, joined by " | ": an error stays one
+ * line (limad shows the last lines of a dead agent's log), control bytes dropped. */
 static gchar *
 lima_ready_serial_tail(const gchar *path)
 {
         g_autofree gchar *text = NULL;
         g_auto(GStrv) lines = NULL;
+        g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func(g_free);
         g_autoptr(GString) out = g_string_new(NULL);
-        guint n, first;
+        guint n;
 
         if (path == NULL || !g_file_get_contents(path, &text, NULL, NULL))
                 return g_strdup(_("(no serial log)"));
-        lines = g_strsplit(g_strchomp(text), "\n", -1);
+        lines = g_strsplit(text, "\n", -1);
         n = g_strv_length(lines);
-        first = n > LIMA_READY_SERIAL_TAIL_LINES ? n - LIMA_READY_SERIAL_TAIL_LINES : 0;
-        for (guint i = first; i < n; i++) {
-                g_autofree gchar *valid = g_utf8_make_valid(g_strchomp(lines[i]), -1);
-                g_string_append_printf(out, "\n  %s", valid);
+        for (guint i = n; i > 0 && kept->len < LIMA_READY_SERIAL_TAIL_LINES; i--) {
+                g_autofree gchar *valid = g_utf8_make_valid(lines[i - 1], -1);
+                g_autoptr(GString) clean = g_string_new(NULL);
+                for (const gchar *c = valid; *c != '\0'; c++) {
+                        if ((guchar)*c >= 0x20 && *c != 0x7f)
+                                g_string_append_c(clean, *c);
+                }
+                g_strstrip(clean->str);
+                if (clean->str[0] == '\0')
+                        continue;
+                g_ptr_array_add(kept, g_utf8_substring(clean->str, 0, LIMA_READY_SERIAL_LINE_MAX));
+        }
+        for (guint i = kept->len; i > 0; i--) {
+                if (out->len > 0)
+                        g_string_append(out, " | ");
+                g_string_append(out, g_ptr_array_index(kept, i - 1));
         }
         return g_string_free(g_steal_pointer(&out), FALSE);
 }
@@ -175,7 +190,7 @@ lima_ready_wait_native(LimaWorker *worker, LimaAgentReady *ready, GError **error
                                     _("the guest did not finish booting: its agent reported "
                                       "nothing for phase \"%s\" within %d s (native boot; "
                                       "see `journalctl -u lima-native-boot` in the guest, or "
-                                      "serial.log). The serial log ends with:%s"),
+                                      "serial.log); the serial log ends with: %s"),
                                     lima_guest_boot_phase_to_string(pending),
                                     (int)((limit - start) / G_USEC_PER_SEC), tail);
                         return FALSE;

@@ -70,7 +70,7 @@ guest_phases() {
                 }"' 2>/dev/null || echo "- - - -"
 }
 
-# QEMU with the given argv until ssh as the instance's user works: sets raw_s.
+# QEMU with the given argv until ssh as the instance's user works (at most 10 min): sets raw_s.
 raw_boot() {
         local t qemu_pid
         t=$(now)
@@ -79,6 +79,11 @@ raw_boot() {
         until ssh -F "$LIMA_HOME/native/ssh.config" -o BatchMode=yes -o ConnectTimeout=5 \
                 lima-native true 2>/dev/null; do
                 kill -0 "$qemu_pid" 2>/dev/null || { cat "$work/raw-qemu.log" >&2; exit 1; }
+                if [ "$(since "$t" | cut -d. -f1)" -gt 600 ]; then
+                        kill "$qemu_pid"
+                        echo "bench-start: the raw boot's sshd did not answer in 600 s" >&2
+                        exit 1
+                fi
                 sleep 0.25
         done
         raw_s=$(since "$t")
@@ -120,10 +125,15 @@ timed_start ci
 first_ci=$start_s
 record "ci-first" 1 "$qemu_s" $(guest_phases ci) "$start_s"
 "$limactl" stop ci >/dev/null 2>&1
+echo "# first start → Running: native $first_native s, cloud-init $first_ci s"
 
-mapfile -t argv < <("$build/daemon/hostagent/lima-hostagent" --user --print-qemu-argv native 2>/dev/null)
-stock_argv=()
-if [ -f "$image_dir/initrd.stock" ]; then
+# The native instance's argv, as a start would run it (also rewrites its ssh.config for the
+# port it picks): argv, and stock_argv with the image's full initrd when it has one.
+print_argv() {
+        mapfile -t argv < <("$build/daemon/hostagent/lima-hostagent" --user --print-qemu-argv \
+                native 2>/dev/null)
+        stock_argv=()
+        [ -f "$image_dir/initrd.stock" ] || return 0
         for a in "${argv[@]}"; do
                 if [ "$a" = "$LIMA_HOME/native/initrd" ]; then
                         stock_argv+=("$image_dir/initrd.stock")
@@ -131,7 +141,7 @@ if [ -f "$image_dir/initrd.stock" ]; then
                         stock_argv+=("$a")
                 fi
         done
-fi
+}
 
 for round in $(seq "$rounds"); do
         timed_start native
@@ -140,12 +150,18 @@ for round in $(seq "$rounds"); do
         timed_start ci
         record ci "$round" "$qemu_s" $(guest_phases ci) "$start_s"
         "$limactl" stop ci >/dev/null 2>&1
+        print_argv
         raw_boot "${argv[@]}"
         record raw "$round" - - - - - "$raw_s"
         if [ ${#stock_argv[@]} -gt 0 ]; then
+                print_argv
                 raw_boot "${stock_argv[@]}"
                 record raw-stock "$round" - - - - - "$raw_s"
         fi
+        echo "# round $round: native phases ${cells["native 0 $round"]} ${cells["native 1 $round"]}" \
+                "${cells["native 2 $round"]} ${cells["native 3 $round"]} ${cells["native 4 $round"]};" \
+                "cloud-init phases ${cells["ci 0 $round"]} ${cells["ci 1 $round"]}" \
+                "${cells["ci 2 $round"]} ${cells["ci 3 $round"]} ${cells["ci 4 $round"]}"
         echo "# round $round: native ${cells["native 5 $round"]} s, cloud-init" \
                 "${cells["ci 5 $round"]} s, raw ${cells["raw 5 $round"]} s," \
                 "raw stock initrd ${cells["raw-stock 5 $round"]:--} s"
@@ -167,7 +183,7 @@ row() { # LABEL KEY ROUNDS
 row "native, later start" native "$rounds"
 row "cloud-init, later start" ci "$rounds"
 row "raw QEMU → sshd (same argv)" raw "$rounds"
-[ ${#stock_argv[@]} -gt 0 ] && row "raw QEMU → sshd, stock initrd" raw-stock "$rounds"
+[ -f "$image_dir/initrd.stock" ] && row "raw QEMU → sshd, stock initrd" raw-stock "$rounds"
 row "native, first start" native-first 1
 row "cloud-init, first start" ci-first 1
 n=$(median native 5)

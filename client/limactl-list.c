@@ -31,7 +31,8 @@ limactl_list_select(GPtrArray *all, GStrv names, gboolean *unmatched)
                 gboolean found = FALSE;
                 for (guint i = 0; i < all->len; i++) {
                         LimactlInstance *inst = g_ptr_array_index(all, i);
-                        if (g_strcmp0(inst->name, names[n]) == 0) {
+                        /* A glob (*, ?) or a plain name, which matches only itself. */
+                        if (inst->name != NULL && g_pattern_match_simple(names[n], inst->name)) {
                                 g_ptr_array_add(selected, inst);
                                 found = TRUE;
                         }

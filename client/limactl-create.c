@@ -167,8 +167,7 @@ limactl_create_edit_argv(const LimactlCreateFlags *flags, const gchar *name)
                 limactl_print_error(_("warning: `--%s` is not applicable to an existing "
                                       "instance (Hint: create a new instance with `limactl "
                                       "create --%s=%s --name=NAME`)"),
-                                    create_only[i].flag, create_only[i].flag,
-                                    create_only[i].value);
+                                    create_only[i].flag, create_only[i].flag, create_only[i].value);
         }
         if (flags->cpus != -1)
                 g_ptr_array_add(argv, g_strdup_printf("--cpus=%d", flags->cpus));
@@ -588,8 +587,7 @@ limactl_create_add_entries(GOptionContext *ctx, LimactlCreateFlags *flags)
                      "[{\"location\": \"~/src\"}]); repeatable"),
                   N_("EXPR") },
                 { "param", 0, 0, G_OPTION_ARG_STRING_ARRAY, &flags->params,
-                  N_("Set a template parameter, e.g. name=value (repeatable)"),
-                  N_("NAME=VALUE") },
+                  N_("Set a template parameter, e.g. name=value (repeatable)"), N_("NAME=VALUE") },
                 { "plain", 0, 0, G_OPTION_ARG_NONE, &flags->plain,
                   N_("Plain mode: no mounts, port forwarding or containerd"), NULL },
                 { "containerd", 0, 0, G_OPTION_ARG_STRING, &flags->containerd,

@@ -27,7 +27,10 @@ typedef struct {
         GStrv args;
 } LimactlCreateFlags;
 
-#define LIMACTL_CREATE_FLAGS_INIT { .cpus = -1 }
+#define LIMACTL_CREATE_FLAGS_INIT                                                                  \
+        {                                                                                          \
+                .cpus = -1                                                                         \
+        }
 
 void limactl_create_flags_clear(LimactlCreateFlags *flags);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LimactlCreateFlags, limactl_create_flags_clear)
@@ -48,8 +51,7 @@ int limactl_create_instance(LimactlCreateFlags *flags, const gchar *arg, gboolea
 GPtrArray *limactl_create_edit_argv(const LimactlCreateFlags *flags, const gchar *name);
 
 /* Lima's yq expressions for --arch, --containerd, --plain, --param and --set. */
-gboolean limactl_create_yq_exprs(const LimactlCreateFlags *flags, GPtrArray *exprs,
-                                 GError **error);
+gboolean limactl_create_yq_exprs(const LimactlCreateFlags *flags, GPtrArray *exprs, GError **error);
 
 /* --tty[=BOOL]: -1 unset, else 0/1. A GOptionArgFunc for G_OPTION_FLAG_OPTIONAL_ARG. */
 extern gint limactl_tty_flag;

@@ -157,8 +157,16 @@ limactl_start_on_progress(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         const char *message = NULL;
         double fraction = 0;
 
+        g_autofree gchar *clean_stage = NULL;
+        g_autofree gchar *clean_message = NULL;
+
         if (sd_bus_message_read(m, "sds", &stage, &fraction, &message) < 0 || wait->done)
                 return 0;
+        /* From the agent, relayed by limad: printed only without control characters. */
+        clean_stage = limactl_format_sanitize(stage);
+        clean_message = limactl_format_sanitize(message);
+        stage = clean_stage;
+        message = clean_message;
         if (wait->tty) {
                 g_autofree gchar *line =
                     limactl_format_progress(fraction, stage, message, limactl_terminal_columns());
@@ -498,8 +506,7 @@ limactl_start(int argc, char **argv)
                 return 2;
         }
         shown = limactl_duration_format(timeout);
-        rc = limactl_start_load_or_create(&flags, flags.args != NULL ? flags.args[0] : NULL,
-                                          &name);
+        rc = limactl_start_load_or_create(&flags, flags.args != NULL ? flags.args[0] : NULL, &name);
         if (rc != 0)
                 return rc;
         return limactl_start_instance(name, timeout, shown);
@@ -601,8 +608,7 @@ limactl_stop(int argc, char **argv)
         const GOptionEntry entries[] = {
                 { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
                   N_("Kill the instance at once instead of shutting the guest down"), NULL },
-                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL,
-                  N_("[NAME…]") },
+                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, N_("[NAME…]") },
                 { NULL },
         };
         g_autoptr(GOptionContext) ctx = g_option_context_new(_("- stop instances"));

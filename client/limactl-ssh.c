@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lima-host.h"
 #include "lima-paths.h"
 #include "lima-yaml.h"
 #include "limactl-bus.h"
@@ -35,7 +36,7 @@ limactl_ssh_user(sd_bus *bus, const LimactlInstance *inst, GError **error)
         g_autoptr(sd_bus_message) reply = NULL;
         g_auto(sd_bus_error) e = SD_BUS_ERROR_NULL;
         const char *yaml = NULL;
-        struct passwd *pw;
+        g_autoptr(LimaHost) host = NULL;
         int r = sd_bus_call_method(bus, LIMACTL_BUS_NAME, inst->path, LIMACTL_INSTANCE_IFACE,
                                    "GetConfig", &e, &reply, "");
 
@@ -50,13 +51,17 @@ limactl_ssh_user(sd_bus *bus, const LimactlInstance *inst, GError **error)
                 if (name != NULL && name->kind == LIMA_YAML_SCALAR && !lima_yaml_node_is_null(name))
                         return g_strdup(name->scalar);
         }
-        pw = getpwuid(limactl_bus_is_system() ? inst->owner_uid : getuid());
-        if (pw == NULL) {
+        /* The default as limad fills it: the owner's name, or "lima" for root and names a
+         * guest cannot have (lima-host.c). */
+        host = lima_host_new_for_uid(inst->name, inst->dir,
+                                     limactl_bus_is_system() ? inst->owner_uid : getuid());
+        if (host == NULL || host->user == NULL) {
                 g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED,
-                            _("no user has uid %u, the owner of %s"), inst->owner_uid, inst->name);
+                            _("cannot tell the guest user of %s (owner uid %u)"), inst->name,
+                            inst->owner_uid);
                 return NULL;
         }
-        return g_strdup(pw->pw_name);
+        return g_strdup(host->user);
 }
 
 LimactlSshTarget *

@@ -180,6 +180,29 @@ else
         not_ok "create --param: $out"
 fi
 
+# start - reads the config from stdin (with --name), as Lima's
+out=$(printf 'base: template:default\ncpus: 1\n' |
+        "$limactl" start --tty=false --timeout 60s --name fromstdin - 2>&1)
+if exists fromstdin && grep -q '^cpus: 1' "$LIMA_HOME/fromstdin/lima.yaml"; then
+        ok "start --name N - creates from stdin"
+else
+        not_ok "start -: $out"
+fi
+out=$("$limactl" start --tty=false - </dev/null 2>&1)
+[[ $? = 2 && "$out" == *"--name"* ]] && ok "start - without --name is refused" ||
+        not_ok "start - no name: $out"
+out=$("$limactl" start --tty=true --name x - </dev/null 2>&1)
+[[ $? = 2 && "$out" == *"--tty=true"* ]] && ok "start --tty=true - is refused (Lima's rule)" ||
+        not_ok "start --tty=true -: $out"
+# edit --start edits, then starts (the start fails on the missing image, named)
+out=$("$limactl" edit fromstdin --set '.cpus = 2' --start --tty=false 2>&1)
+if [[ $? = 1 && "$out" == *"Updated"* && "$out" == *"$missing"* ]] &&
+        grep -q '^cpus: 2' "$LIMA_HOME/fromstdin/lima.yaml"; then
+        ok "edit --set --start stores the edit, then starts"
+else
+        not_ok "edit --start: $out"
+fi
+
 # stop of several, restart of a stopped one (its start fails on the image: rc 1, named)
 out=$("$limactl" stop default tpl 2>&1)
 [[ "$out" == *"default"* && "$out" == *"tpl"* ]] && ok "stop takes several instances" ||

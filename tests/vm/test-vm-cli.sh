@@ -96,8 +96,10 @@ check "shell works with a planted ProxyCommand in ssh.config" "$limactl" shell d
 t0=$(date +%s)
 check "restart stops and starts it again" "$limactl" restart --tty=false --timeout 15m default
 echo "# restart took $(elapsed "$t0") s"
-out=$(lima cat /etc/hostname 2>&1)
-[ -n "$out" ] && ok "lima works after the restart" || not_ok "after restart: $out"
+[ "$(status_of)" = Running ] && ok "it is Running after the restart" ||
+        not_ok "status after restart: $(status_of)"
+out=$(lima uname 2>&1)
+[ "$out" = Linux ] && ok "lima works after the restart" || not_ok "after restart: $out"
 
 # --- shell --start of a stopped instance
 check "stop" "$limactl" stop default

@@ -484,7 +484,7 @@ lima_yaml_set_apply_text(const gchar *text, const gchar *file, const gchar *cons
                 lima_set_where_error(error, root, "", _("the document is not a mapping"));
                 return NULL;
         }
-        original = lima_yaml_node_ref(root);
+        original = g_steal_pointer(&root);
         root = lima_yaml_node_copy(original);
         for (guint i = 0; exprs != NULL && exprs[i] != NULL; i++) {
                 g_autoptr(GPtrArray) parts = lima_set_split(exprs[i]);

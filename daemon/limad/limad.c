@@ -98,7 +98,10 @@ main(int argc, char **argv)
         int r;
 
         setlocale(LC_ALL, "");
-        bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+        /* LIMAD_LOCALEDIR: the catalogues of an uninstalled build (the tests). */
+        bindtextdomain(GETTEXT_PACKAGE, g_getenv("LIMAD_LOCALEDIR") != NULL
+                                            ? g_getenv("LIMAD_LOCALEDIR")
+                                            : LOCALEDIR);
         textdomain(GETTEXT_PACKAGE);
         g_option_context_set_summary(
             ctx, _("The limad instance manager: serves the io.lima.lima1 D-Bus API that limactl "

@@ -41,9 +41,17 @@ for i, e in enumerate(entries):
         continue
     try:
         a = next(k for k, l in enumerate(lines) if l.startswith("msgid "))
-        b = next(k for k, l in enumerate(lines) if l.startswith("msgstr "))
+        b = next(k for k, l in enumerate(lines) if l.startswith(("msgstr ", "msgid_plural ")))
     except StopIteration:
         res.append(e)
+        continue
+    if lines[b].startswith("msgid_plural "):
+        # Plural entries: the table holds (singular, plural) for msgstr[0] and msgstr[1].
+        c = next(k for k, l in enumerate(lines) if l.startswith("msgstr[0]"))
+        forms = table.get(unquote(lines[a:b]), ("", ""))
+        used += 1 if forms[0] else 0
+        res.append("\n".join(lines[:c] + ["msgstr[0] " + quote(forms[0]),
+                                           "msgstr[1] " + quote(forms[1])]))
         continue
     msgid = unquote(lines[a:b])
     msgstr = table.get(msgid, "")

@@ -1,8 +1,9 @@
 #!/bin/bash
 # The GNOME Shell extension in a real gnome-shell 43 (headless, a virtual monitor) against the
 # real limad --user on a private session bus, with a private system bus beside it as the Shell
-# needs one. Instances in several states (stopped with a mount, broken with a dead agent, one
-# stuck starting on an image that never downloads), no guest boots. The extension's test hook
+# needs one, and limad --system on that private system bus (as root). Instances in several
+# states (stopped with a mount, broken with a dead agent, one stuck starting on an image that
+# never downloads, one on the system bus), no guest boots. The extension's test hook
 # (exported only when LIMAD_EXTENSION_TEST is set) describes the menu, activates its items and
 # saves a screenshot. Prints TAP.
 #
@@ -18,6 +19,7 @@ uuid=limad@lima.io
 shot=$build/tests/desktop/extension${lang:+-$lang}.png
 shell_pid=
 sys_pid=
+sys_limad_pid=
 hang_pid=
 
 if ! command -v gnome-shell >/dev/null; then
@@ -29,6 +31,7 @@ cleanup() {
         # A SIGTERM'd gnome-shell 43 segfaults; KILL it, it holds no state here.
         [ -n "$shell_pid" ] && kill -KILL "$shell_pid" 2>/dev/null && wait "$shell_pid" 2>/dev/null
         [ -n "$hang_pid" ] && kill "$hang_pid" 2>/dev/null
+        [ -n "$sys_limad_pid" ] && kill "$sys_limad_pid" 2>/dev/null && wait "$sys_limad_pid" 2>/dev/null
         private_bus_stop
         [ -n "$sys_pid" ] && kill "$sys_pid" 2>/dev/null && wait "$sys_pid" 2>/dev/null
         rm -rf "$work"
@@ -66,6 +69,22 @@ dbus-daemon --config-file="$work/system.conf" --nofork --nopidfile 2>"$work/sysb
 sys_pid=$!
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/sysbus
 for _ in $(seq 50); do [ -S "$work/sysbus" ] && break; sleep 0.1; done
+
+# A system limad on that bus too (no polkit there: root, which this test runs as, may act),
+# with one instance, sysdev: the menu shows both buses.
+if [ "$(id -u)" -eq 0 ]; then
+        mkdir -m 755 "$work/state"
+        env LIMAD_SYSTEMD=0 "$build/daemon/limad" --system --state-dir "$work/state" -v \
+                >"$work/limad-system.log" 2>&1 &
+        sys_limad_pid=$!
+        for _ in $(seq 50); do
+                busctl --system status io.lima.lima1 >/dev/null 2>&1 && break
+                sleep 0.1
+        done
+        echo 'images: [{location: /nonexistent/limad-desktop.qcow2, arch: x86_64}]' >"$work/sys.yaml"
+        out=$("$limactl" --system create --name sysdev "$work/sys.yaml" 2>&1) ||
+                not_ok "create sysdev on the system bus: $out"
+fi
 
 # Instances: dev (stopped, one mount), web (its agent died: Broken), slow (its image is
 # served by a listener that never answers, so a start stays Starting until stopped).
@@ -162,8 +181,14 @@ if wait_for 15 "'instance:$sess/dev' in i and 'instance:$sess/web' in i and 'ins
 else
         not_ok "instances missing: $(cat "$work/menu.json")"
 fi
+if [ -n "$sys_limad_pid" ]; then
+        sysword=$( [ -n "$lang" ] && echo "Systembus" || echo "system")
+        q "'instance:system/sysdev' in i and i['instance:system/sysdev']['text'].endswith('($sysword)')" &&
+                ok "the system limad's instance is listed too: $(item_text instance:system/sysdev)" ||
+                not_ok "system bus instance: $(cat "$work/menu.json")"
+fi
 stopped=$( [ -n "$lang" ] && echo "Gestoppt" || echo "Stopped")
-q "i['instance:$sess/dev']['text'].endswith('$stopped') and i['instance:$sess/dev']['icon'] == 'media-playback-stop-symbolic'" &&
+q "i['instance:$sess/dev']['text'].startswith('dev — $stopped') and i['instance:$sess/dev']['icon'] == 'media-playback-stop-symbolic'" &&
         ok "dev reads $stopped with the stop icon" || not_ok "dev: $(item_text "instance:$sess/dev")"
 q "'start:$sess/dev' in i and 'stop:$sess/dev' not in i and 'shell:$sess/dev' not in i" &&
         ok "a stopped instance offers Start, not Stop or a shell" || not_ok "actions: $(cat "$work/menu.json")"
@@ -190,8 +215,8 @@ fi
 # Meanwhile web's agent "dies": a pid file naming a dead process and a log tail.
 pid=$(busctl --user status io.lima.lima1 2>/dev/null | sed -n 's/^PID=//p')
 kill "$pid"
-if wait_for 10 "'start-limad' in i and not any(k.startswith('instance:') for k in i)"; then
-        ok "limad stopping empties the menu and offers to start it"
+if wait_for 10 "'start-limad' in i and not any(k.startswith('instance:session/') for k in i)"; then
+        ok "limad --user stopping takes its instances off the menu and offers to start it"
 else
         not_ok "after limad stopped: $(cat "$work/menu.json")"
 fi
@@ -201,7 +226,7 @@ wait $dead
 echo "$dead" >"$LIMA_HOME/web/ha.pid"
 echo "qemu-system-x86_64: the agent was killed by the test" >"$LIMA_HOME/web/ha.stderr.log"
 hook Activate start-limad >/dev/null
-if wait_for 20 "'instance:$sess/web' in i and i['instance:$sess/web']['text'].endswith('Broken')"; then
+if wait_for 20 "'instance:$sess/web' in i and 'Broken' in i['instance:$sess/web']['text']"; then
         ok "'Start limad' brings limad back and the menu follows it: web reads Broken"
 else
         not_ok "after restart: $(cat "$work/menu.json")"
@@ -234,7 +259,7 @@ wait_for 10 "'mount:$sess/dev:/mnt/more' not in i and '$mp' in i" &&
 
 # A start that fails: Starting, then Broken, limad's reason as a notification.
 hook Activate "start:$sess/dev" >/dev/null
-if wait_for 20 "i['instance:$sess/dev']['text'].endswith('Broken')"; then
+if wait_for 20 "'Broken' in i['instance:$sess/dev']['text']"; then
         ok "Start of dev (missing image) ends Broken in the menu"
 else
         not_ok "start dev: $(cat "$work/menu.json")"
@@ -246,7 +271,7 @@ out=$(notifications)
 
 # A start that runs: progress while Starting, Stop offered, Stop ends it.
 hook Activate "start:$sess/slow" >/dev/null
-if wait_for 20 "i['instance:$sess/slow']['text'].endswith('Starting') and 'stop:$sess/slow' in i and 'progress:$sess/slow' in i"; then
+if wait_for 20 "'Starting' in i['instance:$sess/slow']['text'] and 'stop:$sess/slow' in i and 'progress:$sess/slow' in i"; then
         ok "slow reads Starting with its progress ($(item_text "progress:$sess/slow")) and offers Stop"
 else
         not_ok "start slow: $(cat "$work/menu.json")"
@@ -264,7 +289,7 @@ else
 fi
 hook CloseMenu >/dev/null
 hook Activate "stop:$sess/slow" >/dev/null
-if wait_for 30 "i['instance:$sess/slow']['text'].endswith('Stopped') and 'progress:$sess/slow' not in i"; then
+if wait_for 30 "'Stopped' in i['instance:$sess/slow']['text'] and 'progress:$sess/slow' not in i"; then
         ok "Stop ends the start: slow reads Stopped, the progress is gone"
 else
         not_ok "stop slow: $(cat "$work/menu.json"; notifications)"

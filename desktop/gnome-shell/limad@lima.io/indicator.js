@@ -242,8 +242,11 @@ var LimadIndicator = class LimadIndicator {
         if (!anyRunning) {
             this._addItem(menu, 'status', _('limad is not running'), null,
                 'dialog-warning-symbolic');
+        }
+        // The user's own limad can be started from here (D-Bus activation), the system one not.
+        if (!this._buses[0].running)
             this._addItem(menu, 'start-limad', _('Start limad'), () => this._startLimad());
-        } else if (instances.length === 0) {
+        if (anyRunning && instances.length === 0) {
             this._addItem(menu, 'status',
                 _('No instances; create one with `limactl create`'), null);
         }

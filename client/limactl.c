@@ -17,9 +17,8 @@ typedef struct {
 
 static const LimactlCommand limactl_commands[] = {
         { "create", limactl_create, N_("Create an instance from a template or a lima.yaml") },
-        { "start", limactl_start,
-          N_("Start an instance (creating it first when missing) and wait until it runs") },
-        { "stop", limactl_stop, N_("Stop instances") },
+        { "start", limactl_start, N_("Start an instance and wait until it is running") },
+        { "stop", limactl_stop, N_("Stop an instance") },
         { "restart", limactl_restart, N_("Stop an instance if it runs, then start it") },
         { "delete", limactl_delete, N_("Delete instances and their disks") },
         { "edit", limactl_edit, N_("Change a stopped instance's lima.yaml (editor or flags)") },

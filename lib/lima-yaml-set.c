@@ -244,9 +244,9 @@ lima_set_store(LimaYamlNode *parent, const LimaSetStep *step, LimaYamlNode *valu
                 return TRUE;
         }
         {
-                g_autofree gchar *what =
-                    g_strdup_printf(_("index %" G_GINT64_FORMAT " is past the end of a list of %u"),
-                                    step->index, parent->items->len);
+                g_autofree gchar *index = g_strdup_printf("%" G_GINT64_FORMAT, step->index);
+                g_autofree gchar *what = g_strdup_printf(
+                    _("index %s is past the end of a list of %u"), index, parent->items->len);
                 lima_set_where_error(error, parent, path, what);
         }
         return FALSE;

@@ -216,8 +216,8 @@ limactl_info_print(const LimactlInstance *inst)
         /* `ssh -F` on the owner's ssh.config is the owner's business only: the hint is
          * limactl shell, which builds its options itself. */
         if (inst->ssh_port > 0 && inst->dir != NULL)
-                ssh = g_strdup_printf("127.0.0.1:%u (limactl shell %s)", inst->ssh_port,
-                                      inst->name);
+                ssh =
+                    g_strdup_printf("127.0.0.1:%u (limactl shell %s)", inst->ssh_port, inst->name);
         limactl_info_line(_("Name:"), inst->name);
         limactl_info_line(_("Status:"), inst->status);
         limactl_info_line(_("Dir:"), inst->dir);

@@ -100,8 +100,8 @@ limactl_ssh_target_new(sd_bus *bus, const LimactlInstance *inst, gboolean use_ma
         }
         if (access(t->identity, R_OK) != 0) {
                 g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED,
-                            _("%s belongs to another user: only its owner (or root) can reach "
-                              "it (you cannot read %s)"),
+                            _("%s belongs to another user: only its owner can open a shell in "
+                              "it or copy its files (you cannot read %s)"),
                             inst->name, t->identity);
                 return NULL;
         }

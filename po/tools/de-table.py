@@ -762,8 +762,8 @@ T2 = {
 "limad hat nicht gesagt, wo %s liegt oder welchen ssh-Port es hat; läuft es? Siehe `limactl list %s`",
 "%s is not a regular file; refusing to use it as the ssh key of %s":
 "%s ist keine reguläre Datei; sie wird nicht als ssh-Schlüssel von %s verwendet",
-"%s belongs to another user: only its owner (or root) can reach it (you cannot read %s)":
-"%s gehört einem anderen Benutzer: nur der Eigentümer (oder root) kann es erreichen (Sie können %s nicht lesen)",
+"%s belongs to another user: only its owner can open a shell in it or copy its files (you cannot read %s)":
+"%s gehört einem anderen Benutzer: nur der Eigentümer kann darin eine Shell öffnen oder Dateien kopieren (Sie können %s nicht lesen)",
 "instance name \"%s\" and CLI flag --name=%s cannot be specified together":
 "Instanzname „%s“ und die Option --name=%s können nicht zusammen angegeben werden",
 "Using the existing instance \"%s\"\n": "Die bestehende Instanz „%s“ wird verwendet\n",

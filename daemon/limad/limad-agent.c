@@ -379,6 +379,13 @@ limad_agent_spawn(LimadInstance *inst, GError **error)
         }
         close(out_fd);
         close(err_fd);
+        /* A start right after a stop: the old agent may still be exiting. Its watch now only
+         * reaps it, so its exit is not taken for the new agent's. */
+        if (inst->agent_child != NULL) {
+                sd_event_source_set_userdata(inst->agent_child, NULL);
+                sd_event_source_set_floating(inst->agent_child, 1);
+                inst->agent_child = sd_event_source_unref(inst->agent_child);
+        }
         inst->agent_pid = pid;
         sd_event_add_child(manager->event, &inst->agent_child, pid, WEXITED, limad_agent_on_exit,
                            inst);

@@ -670,3 +670,145 @@ T.update({
 "%s \"%s\" holds a newline or another control character; rename it": "%s „%s“ enthält einen Zeilenumbruch oder ein anderes Steuerzeichen; benennen Sie es um",
 })
 T["%s: %u error\n"] = ("%s: %u Fehler\n", "%s: %u Fehler\n")
+
+# limactl start/copy/restart/--set (cli branch)
+T2 = {
+"path \"%s\" contains multiple colons; write ./%s for a host path":
+"Pfad „%s“ enthält mehrere Doppelpunkte; schreiben Sie ./%s für einen Host-Pfad",
+"Copy directories recursively": "Verzeichnisse rekursiv kopieren",
+"Enable verbose output": "Ausführliche Ausgabe aktivieren",
+"Copy backend (scp|auto; rsync is not offered here)":
+"Kopier-Backend (scp|auto; rsync wird hier nicht angeboten)",
+"BACKEND": "BACKEND",
+"SOURCE… TARGET": "QUELLE… ZIEL",
+"- copy files between the host and an instance": "- Dateien zwischen Host und einer Instanz kopieren",
+"Copy files with scp. Prefix a path with NAME: for a path in instance NAME (relative to the guest home), e.g. `limactl copy default:/etc/os-release .` or `limactl copy -r ./dir default:/tmp/`. The instance must be running.\nExit status: scp's, 1 when the instance cannot be reached, 2 on bad usage.":
+"Dateien mit scp kopieren. Ein Pfad mit dem Präfix NAME: liegt in Instanz NAME (relativ zum Gast-Home), z. B. `limactl copy default:/etc/os-release .` oder `limactl copy -r ./dir default:/tmp/`. Die Instanz muss laufen.\nExit-Status: der von scp, 1 wenn die Instanz nicht erreichbar ist, 2 bei falscher Verwendung.",
+"invalid backend \"%s\", must be one of: scp, auto (rsync is not available in this build)":
+"ungültiges Backend „%s“, erlaubt sind: scp, auto (rsync ist in diesem Build nicht verfügbar)",
+"copy needs SOURCE… and TARGET; see `limactl copy --help`":
+"copy braucht QUELLE… und ZIEL; siehe `limactl copy --help`",
+"more than one instance is involved (%s and %s); copy through the host in two steps":
+"mehr als eine Instanz ist beteiligt (%s und %s); kopieren Sie in zwei Schritten über den Host",
+"no path names an instance; write NAME:PATH for one (use cp for host-to-host copies)":
+"kein Pfad nennt eine Instanz; schreiben Sie NAME:PFAD (für Kopien auf dem Host nehmen Sie cp)",
+"instance \"%s\" does not exist, run `limactl create %s` to create a new instance":
+"Instanz „%s“ existiert nicht, führen Sie `limactl create %s` aus, um eine neue Instanz zu erstellen",
+"instance \"%s\" is stopped, run `limactl start %s` to start the instance":
+"Instanz „%s“ ist gestoppt, führen Sie `limactl start %s` aus, um sie zu starten",
+"cannot run scp: %s; install openssh-client": "scp kann nicht ausgeführt werden: %s; installieren Sie openssh-client",
+"--tty takes true or false, not \"%s\"": "--tty nimmt true oder false, nicht „%s“",
+"--containerd: expected one of [`user`, `system`, `user+system`, `none`], got \"%s\"":
+"--containerd: erwartet einen von [`user`, `system`, `user+system`, `none`], erhalten „%s“",
+"invalid parameter \"%s\", expected NAME=VALUE": "ungültiger Parameter „%s“, erwartet NAME=WERT",
+"invalid parameter name \"%s\"": "ungültiger Parametername „%s“",
+"warning: `--%s` is not applicable to an existing instance (Hint: create a new instance with `limactl create --%s=%s --name=NAME`)":
+"Warnung: `--%s` gilt nicht für eine bestehende Instanz (Tipp: erstellen Sie eine neue Instanz mit `limactl create --%s=%s --name=NAME`)",
+"cannot use --tty=true when reading template from stdin; drop --tty":
+"--tty=true geht nicht, wenn die Vorlage von der Standardeingabe kommt; lassen Sie --tty weg",
+"instance \"%s\" already exists; start it with `limactl start %s`, or pick another --name":
+"Instanz „%s“ existiert bereits; starten Sie sie mit `limactl start %s` oder wählen Sie einen anderen --name",
+"Virtual machine type (qemu; vz and wsl2 need macOS and Windows)":
+"Typ der virtuellen Maschine (qemu; vz und wsl2 brauchen macOS bzw. Windows)",
+"Machine architecture (x86_64, aarch64, riscv64, armv7l, s390x, ppc64le)":
+"Maschinenarchitektur (x86_64, aarch64, riscv64, armv7l, s390x, ppc64le)",
+"ARCH": "ARCH",
+"Modify the template in place, in yq syntax (.cpus = 4, .mounts += [{\"location\": \"~/src\"}]); repeatable":
+"Die Vorlage direkt ändern, in yq-Syntax (.cpus = 4, .mounts += [{\"location\": \"~/src\"}]); wiederholbar",
+"EXPR": "AUSDRUCK",
+"Set a template parameter, e.g. name=value (repeatable)":
+"Einen Vorlagenparameter setzen, z. B. name=wert (wiederholbar)",
+"NAME=VALUE": "NAME=WERT",
+"Plain mode: no mounts, port forwarding or containerd":
+"Schlichter Modus: keine Einhängungen, keine Portweiterleitung, kein containerd",
+"containerd mode (user, system, user+system, none)": "containerd-Modus (user, system, user+system, none)",
+"MODE": "MODUS",
+"Behave as on a terminal (=false: no prompts, no progress bar; default: whether there is one)":
+"Wie an einem Terminal verhalten (=false: keine Rückfragen, kein Fortschrittsbalken; Standard: ob eines da ist)",
+"BOOL": "BOOL",
+"flag `--mount` conflicts with `--mount-only`: --mount-only replaces the mounts, --mount adds to them":
+"Option `--mount` widerspricht `--mount-only`: --mount-only ersetzt die Einhängungen, --mount ergänzt sie",
+"flag `--mount-none` conflicts with `--mount` and `--mount-only`":
+"Option `--mount-none` widerspricht `--mount` und `--mount-only`",
+"--tty=false opens no editor: pass flags such as --set '.cpus = 4' or --cpus, or run on a terminal":
+"--tty=false öffnet keinen Editor: geben Sie Optionen wie --set '.cpus = 4' oder --cpus an, oder arbeiten Sie an einem Terminal",
+"Mount only DIR, replacing the existing mounts (repeatable)":
+"Nur VERZ einhängen, die bisherigen Einhängungen ersetzend (wiederholbar)",
+"Remove all mounts": "Alle Einhängungen entfernen",
+"Modify lima.yaml in place, in yq syntax (.cpus = 4); repeatable; comments are kept for scalar edits":
+"lima.yaml direkt ändern, in yq-Syntax (.cpus = 4); wiederholbar; bei skalaren Änderungen bleiben Kommentare erhalten",
+"Start the instance after editing": "Die Instanz nach dem Bearbeiten starten",
+"Behave as on a terminal (=false: never open an editor or ask)":
+"Wie an einem Terminal verhalten (=false: nie einen Editor öffnen oder nachfragen)",
+"Instance \"%s\" is stopped. Do you want to start it now? [Y/n] ":
+"Instanz „%s“ ist gestoppt. Jetzt starten? [Y/n] ",
+"Shell interpreter, e.g. /bin/bash": "Shell-Interpreter, z. B. /bin/bash",
+"SHELL": "SHELL",
+"Start the instance if it is not already running": "Die Instanz starten, falls sie nicht schon läuft",
+"Reconnect: a new SSH session instead of the instance's shared one":
+"Neu verbinden: eine neue SSH-Sitzung statt der gemeinsamen der Instanz",
+"Propagate environment variables to the shell (not PATH, HOME, SSH_*, XDG_*, …)":
+"Umgebungsvariablen an die Shell weitergeben (nicht PATH, HOME, SSH_*, XDG_*, …)",
+"Behave as on a terminal (=false: no prompt, no remote terminal)":
+"Wie an einem Terminal verhalten (=false: keine Rückfrage, kein entferntes Terminal)",
+"Instance name (used by the lima wrapper)": "Instanzname (vom lima-Wrapper verwendet)",
+"Run COMMAND, or a login shell, in instance NAME over ssh. Options go before NAME; everything after NAME is the command. ssh gets every option from limactl itself, never from a config file.\nExit status: the command's, or 1 when the instance is not running or cannot be reached, 2 on bad usage.":
+"BEFEHL oder eine Login-Shell in Instanz NAME über ssh ausführen. Optionen stehen vor NAME; alles nach NAME ist der Befehl. ssh erhält jede Option von limactl selbst, nie aus einer Konfigurationsdatei.\nExit-Status: der des Befehls, oder 1 wenn die Instanz nicht läuft oder nicht erreichbar ist, 2 bei falscher Verwendung.",
+"instance \"%s\" is %s, run `limactl start %s` to start the instance (or pass --start)":
+"Instanz „%s“ ist %s, führen Sie `limactl start %s` aus, um sie zu starten (oder geben Sie --start an)",
+"cannot tell the guest user of %s (owner uid %u)":
+"der Gastbenutzer von %s lässt sich nicht bestimmen (Eigentümer-UID %u)",
+"limad did not say where %s lives or its ssh port; is it running? See `limactl list %s`":
+"limad hat nicht gesagt, wo %s liegt oder welchen ssh-Port es hat; läuft es? Siehe `limactl list %s`",
+"%s is not a regular file; refusing to use it as the ssh key of %s":
+"%s ist keine reguläre Datei; sie wird nicht als ssh-Schlüssel von %s verwendet",
+"%s belongs to another user: only its owner can open a shell in it or copy its files (you cannot read %s)":
+"%s gehört einem anderen Benutzer: nur der Eigentümer kann darin eine Shell öffnen oder Dateien kopieren (Sie können %s nicht lesen)",
+"instance name \"%s\" and CLI flag --name=%s cannot be specified together":
+"Instanzname „%s“ und die Option --name=%s können nicht zusammen angegeben werden",
+"Using the existing instance \"%s\"\n": "Die bestehende Instanz „%s“ wird verwendet\n",
+"Creating an instance \"%s\" from template:default (Not from template:%s)\n":
+"Instanz „%s“ wird aus template:default erstellt (nicht aus template:%s)\n",
+"warning: this form is deprecated. Use `limactl create --name=%s template:default` instead":
+"Warnung: diese Form ist veraltet. Verwenden Sie stattdessen `limactl create --name=%s template:default`",
+"[NAME|FILE.yaml|template:NAME|-]": "[NAME|DATEI.yaml|template:NAME|-]",
+"- create if needed, and start": "- bei Bedarf erstellen, dann starten",
+"Start instance NAME (default \"default\") and wait until it is running, showing its progress. An instance that does not exist is created first, as `limactl create` would (from template:default, FILE.yaml, template:NAME or - for stdin), with the create flags; on an existing instance the flags edit its lima.yaml first.\nExit status: 0 when it is running (degraded counts, with warnings), 1 when it broke, stopped or did not come up in time (see serial.log in its folder), 2 on bad usage.":
+"Instanz NAME (Standard „default“) starten und mit Fortschrittsanzeige warten, bis sie läuft. Eine fehlende Instanz wird zuerst erstellt, wie `limactl create` es täte (aus template:default, DATEI.yaml, template:NAME oder - für die Standardeingabe), mit den Erstellungsoptionen; bei einer bestehenden Instanz ändern die Optionen zuerst ihre lima.yaml.\nExit-Status: 0 wenn sie läuft (beeinträchtigt zählt, mit Warnungen), 1 wenn sie kaputt ging, stoppte oder nicht rechtzeitig hochkam (siehe serial.log in ihrem Ordner), 2 bei falscher Verwendung.",
+"start takes one NAME, FILE.yaml or template:NAME; see `limactl start --help`":
+"start nimmt einen NAME, eine DATEI.yaml oder template:NAME; siehe `limactl start --help`",
+"Kill the instance instead of shutting the guest down":
+"Die Instanz beenden, statt den Gast herunterzufahren",
+"Behave as on a terminal": "Wie an einem Terminal verhalten",
+"- restart an instance": "- eine Instanz neu starten",
+"Stop instance NAME (default \"default\") if it runs, then start it and wait until it is running.\nExit status: as `limactl start`.":
+"Instanz NAME (Standard „default“) anhalten, falls sie läuft, dann starten und warten, bis sie läuft.\nExit-Status: wie bei `limactl start`.",
+"restart takes one instance NAME; see `limactl restart --help`":
+"restart nimmt einen Instanznamen; siehe `limactl restart --help`",
+"- stop instances": "- Instanzen anhalten",
+"Shut each instance NAME (default \"default\") down cleanly, killing it if it does not stop in time; --force kills it at once. Returns once they are stopped.\nExit status: 0 when all are stopped, 1 when limad refuses one (e.g. it is not running; the others are still stopped), 2 on bad usage.":
+"Jede Instanz NAME (Standard „default“) sauber herunterfahren und beenden, falls sie nicht rechtzeitig anhält; --force beendet sofort. Kehrt zurück, sobald sie angehalten sind.\nExit-Status: 0 wenn alle angehalten sind, 1 wenn limad eine ablehnt (z. B. weil sie nicht läuft; die anderen werden trotzdem angehalten), 2 bei falscher Verwendung.",
+"Stop an instance if it runs, then start it": "Eine Instanz anhalten, falls sie läuft, dann starten",
+"Copy files between the host and an instance (NAME:PATH)":
+"Dateien zwischen Host und einer Instanz kopieren (NAME:PFAD)",
+"supported forms: .key = VALUE, .a.b[0].c = VALUE, .list += [VALUE, …], several joined by |; VALUE is a number, true, false, null, a \"quoted string\", [..] or {..}":
+"unterstützte Formen: .schlüssel = WERT, .a.b[0].c = WERT, .liste += [WERT, …], mehrere mit | verbunden; WERT ist eine Zahl, true, false, null, eine \"Zeichenkette in Anführungszeichen\", [..] oder {..}",
+"--set \"%s\": column %u: %s (%s)": "--set „%s“: Spalte %u: %s (%s)",
+"a path starts with '.'": "ein Pfad beginnt mit '.'",
+"an index is [N] with N ≥ 0": "ein Index ist [N] mit N ≥ 0",
+"unterminated quoted key": "nicht abgeschlossener Schlüssel in Anführungszeichen",
+"expected a key after '.'": "nach '.' wird ein Schlüssel erwartet",
+"expected = or += after the path": "nach dem Pfad wird = oder += erwartet",
+"the value must be a literal; quote strings": "der Wert muss ein Literal sein; setzen Sie Zeichenketten in Anführungszeichen",
+"--set \"%s\": the value is not valid YAML/JSON: %s": "--set „%s“: der Wert ist kein gültiges YAML/JSON: %s",
+"%s:%u:%u: --set %s: %s": "%s:%u:%u: --set %s: %s",
+"--set %s: %s": "--set %s: %s",
+"index %s is past the end of a list of %u": "Index %s liegt hinter dem Ende einer Liste mit %u Einträgen",
+"a %s is here, not the %s the path needs": "hier steht ein(e) %s, nicht der/die %s, den/die der Pfad braucht",
+"mapping": "Zuordnung",
+"list": "Liste",
+"the whole document cannot be set": "das ganze Dokument kann nicht gesetzt werden",
+"+= appends a [list] to a list; use = to replace": "+= hängt eine [Liste] an eine Liste an; zum Ersetzen nehmen Sie =",
+"the document is not a mapping": "das Dokument ist keine Zuordnung",
+}
+T.update(T2)

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <grp.h>
 #include <json-glib/json-glib.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -471,8 +472,9 @@ lima_virtiofsd_child(const LimaVirtiofsdChild *c)
                 errno = ESRCH;
                 lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_PARENT);
         }
-        /* The listening socket the agent made is the daemon's --fd. */
-        if (fcntl(c->listen_fd, F_SETFD, 0) != 0)
+        /* Nothing of the agent's reaches the daemon but the listening socket it made, which
+         * is the daemon's --fd. */
+        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0 || fcntl(c->listen_fd, F_SETFD, 0) != 0)
                 lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_EXEC);
         execv(c->argv[0], c->argv);
         lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_EXEC);

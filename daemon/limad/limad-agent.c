@@ -158,8 +158,7 @@ limad_agent_on_progress(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         double fraction;
         if (sd_bus_message_read(m, "sds", &stage, &fraction, &message) < 0 || inst->manager == NULL)
                 return 0;
-        sd_bus_emit_signal(inst->manager->bus, inst->path, LIMAD_INSTANCE_IFACE, "Progress", "sds",
-                           stage, fraction, message);
+        limad_manager_emit_progress(inst->manager, inst->path, stage, fraction, message);
         return 0;
 }
 

@@ -633,9 +633,9 @@ lima_agent_find_owner(const gchar *dir, GError **error)
         return lima_owner_lookup(st.st_uid, error);
 }
 
-/* --system, still root: check each mount as the owner, start the virtiofsd daemons that
- * must stay root (the C virtiofsd refuses to run otherwise), then become the owner for
- * good, so QEMU, ssh, sftp-server and the builtin SFTP server all run as them. */
+/* --system, still root: check each mount as the owner, then become the owner for good, so
+ * QEMU, virtiofsd (in a user namespace the owner's subuid range maps), ssh, sftp-server and
+ * the builtin SFTP server all run as them. */
 static gboolean
 lima_agent_become_owner(LimaAgent *agent, GError **error)
 {
@@ -647,8 +647,6 @@ lima_agent_become_owner(LimaAgent *agent, GError **error)
         }
         if (geteuid() != 0)
                 return TRUE;
-        if (!lima_agent_mounts_start_virtiofsd(agent, error))
-                return FALSE;
         /* Nothing from root's environment decides where the owner's files go. */
         g_unsetenv("XDG_CACHE_HOME");
         g_unsetenv("XDG_CONFIG_HOME");

@@ -668,6 +668,31 @@ T.update({
 "%s is not a regular file of the instance's owner; remove it": "%s ist keine reguläre Datei des Besitzers der Instanz; entfernen Sie sie",
 "%s \"%s\" is not an absolute path": "%s „%s“ ist kein absoluter Pfad",
 "%s \"%s\" holds a newline or another control character; rename it": "%s „%s“ enthält einen Zeilenumbruch oder ein anderes Steuerzeichen; benennen Sie es um",
+# virtiofsd in the owner's user namespace (lima-mount-virtiofs.c, lima-userns.c)
+"the C virtiofsd from qemu-system-common serves only as root of its own user namespace (lima_virtiofsd_start makes one)":
+"der C-virtiofsd aus qemu-system-common dient nur als root seines eigenen Benutzernamensraums (lima_virtiofsd_start legt ihn an)",
+"cannot open %s: %s; remove it if it is not a regular file":
+"%s kann nicht geöffnet werden: %s; entfernen Sie es, wenn es keine reguläre Datei ist",
+"%s is not a regular file of uid %u with one link; remove it and start again":
+"%s ist keine reguläre Datei von UID %u mit einem Link; entfernen Sie sie und starten Sie erneut",
+"cannot truncate %s: %s":
+"%s kann nicht gekürzt werden: %s",
+"virtiofsd socket path %s is too long for a unix socket; use a shorter LIMA_HOME":
+"der virtiofsd-Socketpfad %s ist zu lang für einen Unix-Socket; verwenden Sie ein kürzeres LIMA_HOME",
+"cannot start virtiofsd: %s":
+"virtiofsd kann nicht gestartet werden: %s",
+"virtiofsd exited at once (%s %d)%s%s; see %s":
+"virtiofsd hat sich sofort beendet (%s %d)%s%s; siehe %s",
+"uid %u may not reach mount location \"%s\" (%s); virtiofsd serves only what the instance's owner may reach":
+"UID %u darf den Einhängeort „%s“ nicht erreichen (%s); virtiofsd stellt nur bereit, was der Eigentümer der Instanz erreichen darf",
+"%s is the Rust virtiofsd; limad runs the C virtiofsd of qemu-system-common (set LIMA_VIRTIOFSD=/usr/lib/qemu/virtiofsd)":
+"%s ist der Rust-virtiofsd; limad führt den C-virtiofsd aus qemu-system-common aus (setzen Sie LIMA_VIRTIOFSD=/usr/lib/qemu/virtiofsd)",
+"user %s has no subordinate id range in %s, which virtiofsd needs to serve with that user's rights only; as root run `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s` (pick a range no other user has), or use mountType 9p or reverse-sshfs":
+"Benutzer %s hat keinen untergeordneten ID-Bereich in %s, den virtiofsd braucht, um nur mit den Rechten dieses Benutzers zu dienen; führen Sie als root `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s` aus (wählen Sie einen Bereich, den kein anderer Benutzer hat), oder verwenden Sie mountType 9p oder reverse-sshfs",
+"%s is missing; install it (apt-get install uidmap) so virtiofsd can run in a user namespace, or use mountType 9p or reverse-sshfs":
+"%s fehlt; installieren Sie es (apt-get install uidmap), damit virtiofsd in einem Benutzernamensraum laufen kann, oder verwenden Sie mountType 9p oder reverse-sshfs",
+"%s failed: %s; check the ranges in /etc/subuid and /etc/subgid":
+"%s ist fehlgeschlagen: %s; prüfen Sie die Bereiche in /etc/subuid und /etc/subgid",
 })
 T["%s: %u error\n"] = ("%s: %u Fehler\n", "%s: %u Fehler\n")
 

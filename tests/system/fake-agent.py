@@ -54,7 +54,10 @@ def handshake(conn):
         while b"\r\n" in data:
             line, data = data.split(b"\r\n", 1)
             line = line.lstrip(b"\0")
-            if line.startswith(b"AUTH"):
+            # sd-bus sends "AUTH EXTERNAL" without a response and an empty "DATA".
+            if line == b"AUTH EXTERNAL":
+                conn.sendall(b"DATA\r\n")
+            elif line.startswith(b"AUTH") or line.startswith(b"DATA"):
                 conn.sendall(b"OK 0123456789abcdef0123456789abcdef\r\n")
             elif line.startswith(b"NEGOTIATE_UNIX_FD"):
                 conn.sendall(b"AGREE_UNIX_FD\r\n")

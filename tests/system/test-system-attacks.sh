@@ -87,7 +87,10 @@ if on_bus 15; then
         ok "a FIFO as base in her lima.yaml does not freeze limad at startup"
 else
         not_ok "limad is not on the bus 15 s after a restart (frozen on the FIFO base?)"
-        exec 3<>"$work/fifo.yaml" # release it, so the rest can run
+        # Release it (a writer that closes: EOF), so the rest can run.
+        exec 3<>"$work/fifo.yaml"
+        sleep 0.5
+        exec 3>&-
         on_bus 30
 fi
 errors=$(prop b1 Errors)

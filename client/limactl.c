@@ -89,7 +89,10 @@ int
 main(int argc, char **argv)
 {
         setlocale(LC_ALL, "");
-        bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+        /* LIMAD_LOCALEDIR: the catalogues of an uninstalled build (the tests). */
+        bindtextdomain(GETTEXT_PACKAGE, g_getenv("LIMAD_LOCALEDIR") != NULL
+                                            ? g_getenv("LIMAD_LOCALEDIR")
+                                            : LOCALEDIR);
         bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
         textdomain(GETTEXT_PACKAGE);
 

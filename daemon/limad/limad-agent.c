@@ -229,8 +229,7 @@ limad_agent_on_progress(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
                 inst->link->dropped = TRUE;
                 return 0;
         }
-        sd_bus_emit_signal(inst->manager->bus, inst->path, LIMAD_INSTANCE_IFACE, "Progress", "sds",
-                           stage, fraction, message);
+        limad_manager_emit_progress(inst->manager, inst->path, stage, fraction, message);
         return 0;
 }
 

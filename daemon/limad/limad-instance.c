@@ -84,8 +84,7 @@ limad_instance_emit_changed(LimadInstance *inst, const gchar *first, ...)
                 g_strv_builder_add(builder, n);
         va_end(args);
         names = g_strv_builder_end(builder);
-        sd_bus_emit_properties_changed_strv(inst->manager->bus, inst->path, LIMAD_INSTANCE_IFACE,
-                                            names);
+        limad_manager_emit_properties_changed(inst->manager, inst->path, names);
 }
 
 void

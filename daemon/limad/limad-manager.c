@@ -437,23 +437,11 @@ limad_manager_enumerate(sd_bus *bus, const char *prefix, void *userdata, char **
         return 0;
 }
 
-LimadManager *
-limad_manager_new(sd_event *event, sd_bus *bus, const gchar *lima_home, gboolean system_mode,
-                  GError **error)
+gboolean
+limad_manager_export(LimadManager *manager, sd_bus *bus, GError **error)
 {
-        LimadManager *manager = g_new0(LimadManager, 1);
-        int r;
-
-        manager->event = sd_event_ref(event);
-        manager->bus = sd_bus_ref(bus);
-        manager->lima_home = g_strdup(lima_home);
-        manager->system_mode = system_mode;
-        if (system_mode)
-                manager->polkit = limad_polkit_new(bus);
-        manager->instances = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                                   (GDestroyNotify)limad_instance_unref);
-        r = sd_bus_add_object_vtable(bus, NULL, LIMAD_MANAGER_PATH, LIMAD_MANAGER_IFACE,
-                                     limad_manager_vtable, manager);
+        int r = sd_bus_add_object_vtable(bus, NULL, LIMAD_MANAGER_PATH, LIMAD_MANAGER_IFACE,
+                                         limad_manager_vtable, manager);
         if (r >= 0)
                 r = sd_bus_add_fallback_vtable(bus, NULL, LIMAD_INSTANCE_PREFIX,
                                                LIMAD_INSTANCE_IFACE, limad_instance_vtable,
@@ -466,10 +454,80 @@ limad_manager_new(sd_event *event, sd_bus *bus, const gchar *lima_home, gboolean
         if (r < 0) {
                 g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, "cannot export the API: %s",
                             g_strerror(-r));
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* The bus (when there is one) and every peer connection. */
+static GPtrArray *
+limad_manager_buses(LimadManager *manager)
+{
+        GPtrArray *buses = g_ptr_array_new();
+        if (manager->bus != NULL)
+                g_ptr_array_add(buses, manager->bus);
+        for (guint i = 0; i < manager->peers->len; i++)
+                g_ptr_array_add(buses, g_ptr_array_index(manager->peers, i));
+        return buses;
+}
+
+void
+limad_manager_emit_object_added(LimadManager *manager, const gchar *path)
+{
+        g_autoptr(GPtrArray) buses = limad_manager_buses(manager);
+        for (guint i = 0; i < buses->len; i++)
+                sd_bus_emit_object_added(g_ptr_array_index(buses, i), path);
+}
+
+void
+limad_manager_emit_object_removed(LimadManager *manager, const gchar *path)
+{
+        g_autoptr(GPtrArray) buses = limad_manager_buses(manager);
+        for (guint i = 0; i < buses->len; i++)
+                sd_bus_emit_object_removed(g_ptr_array_index(buses, i), path);
+}
+
+void
+limad_manager_emit_properties_changed(LimadManager *manager, const gchar *path, gchar **names)
+{
+        g_autoptr(GPtrArray) buses = limad_manager_buses(manager);
+        for (guint i = 0; i < buses->len; i++)
+                sd_bus_emit_properties_changed_strv(g_ptr_array_index(buses, i), path,
+                                                    LIMAD_INSTANCE_IFACE, names);
+}
+
+void
+limad_manager_emit_progress(LimadManager *manager, const gchar *path, const gchar *stage,
+                            gdouble fraction, const gchar *message)
+{
+        g_autoptr(GPtrArray) buses = limad_manager_buses(manager);
+        for (guint i = 0; i < buses->len; i++)
+                sd_bus_emit_signal(g_ptr_array_index(buses, i), path, LIMAD_INSTANCE_IFACE,
+                                   "Progress", "sds", stage, fraction, message);
+}
+
+LimadManager *
+limad_manager_new(sd_event *event, sd_bus *bus, const gchar *lima_home, gboolean system_mode,
+                  GError **error)
+{
+        LimadManager *manager = g_new0(LimadManager, 1);
+
+        manager->event = sd_event_ref(event);
+        manager->bus = bus != NULL ? sd_bus_ref(bus) : NULL;
+        manager->peers = g_ptr_array_new();
+        manager->lima_home = g_strdup(lima_home);
+        manager->system_mode = system_mode;
+        if (system_mode)
+                manager->polkit = limad_polkit_new(bus);
+        manager->instances = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                                   (GDestroyNotify)limad_instance_unref);
+        if (bus != NULL && !limad_manager_export(manager, bus, error)) {
                 limad_manager_free(manager);
                 return NULL;
         }
-        manager->systemd = limad_systemd_new(manager);
+        /* Without a bus there is no systemd manager to ask: limad spawns the agents. */
+        if (bus != NULL)
+                manager->systemd = limad_systemd_new(manager);
         limad_store_load_all(manager);
         return manager;
 }
@@ -482,6 +540,8 @@ limad_manager_free(LimadManager *manager)
         g_clear_pointer(&manager->systemd, limad_systemd_free);
         g_hash_table_unref(manager->instances);
         limad_polkit_free(manager->polkit);
+        /* Peer connections belong to limad-peer.c, which closes them. */
+        g_ptr_array_unref(manager->peers);
         sd_bus_unref(manager->bus);
         sd_event_unref(manager->event);
         g_free(manager->lima_home);

@@ -84,7 +84,7 @@ static void
 limad_store_export(LimadManager *manager, LimadInstance *inst)
 {
         g_hash_table_replace(manager->instances, inst->name, inst);
-        sd_bus_emit_object_added(manager->bus, inst->path);
+        limad_manager_emit_object_added(manager, inst->path);
 }
 
 void
@@ -425,7 +425,7 @@ limad_store_delete(LimadManager *manager, LimadInstance *inst, GError **error)
                             inst->dir, g_strerror(saved));
                 return FALSE;
         }
-        sd_bus_emit_object_removed(manager->bus, inst->path);
+        limad_manager_emit_object_removed(manager, inst->path);
         g_hash_table_remove(manager->instances, inst->name);
         inst->manager = NULL;
         if (manager->system_mode)

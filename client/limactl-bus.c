@@ -36,17 +36,91 @@ limactl_bus_start_hint(void)
         return _("start it with `limad --user &`");
 }
 
+/* Where a socket-activated limad listens for a user without a session bus (limad.socket on
+ * Linux, launchd's Sockets on macOS): LIMA_DAEMON_ADDRESS (a D-Bus address), else the socket
+ * launchd names in LIMA_DAEMON_SOCKET, else $XDG_RUNTIME_DIR/lima/limad.sock when that socket
+ * exists. NULL when there is none. */
+static gchar *
+limactl_bus_peer_address(void)
+{
+        const gchar *env = g_getenv("LIMA_DAEMON_ADDRESS");
+        const gchar *launchd_socket = g_getenv("LIMA_DAEMON_SOCKET");
+        const gchar *runtime = g_getenv("XDG_RUNTIME_DIR");
+        g_autofree gchar *path = NULL;
+        g_autofree gchar *escaped = NULL;
+
+        if (env != NULL && *env != '\0')
+                return g_strdup(env);
+        if (launchd_socket != NULL && *launchd_socket != '\0')
+                path = g_strdup(launchd_socket);
+        else if (runtime != NULL && *runtime != '\0')
+                path = g_build_filename(runtime, "lima", "limad.sock", NULL);
+        if (path == NULL || !g_file_test(path, G_FILE_TEST_EXISTS))
+                return NULL;
+        escaped = g_uri_escape_string(path, "/", FALSE);
+        return g_strconcat("unix:path=", escaped, NULL);
+}
+
+static sd_bus *
+limactl_bus_open_peer(const gchar *address, GError **error)
+{
+        g_autoptr(sd_bus) bus = NULL;
+        int r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, address);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0) {
+                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_NOT_RUNNING,
+                            _("cannot connect to limad at %s: %s; start it with `systemctl "
+                              "--user start limad.socket` or `limad --user &`"),
+                            address, g_strerror(-r));
+                return NULL;
+        }
+        return g_steal_pointer(&bus);
+}
+
+/* Whether limad answers on this bus, or D-Bus can start it there. */
+static gboolean
+limactl_bus_has_limad(sd_bus *bus)
+{
+        g_autoptr(sd_bus_message) reply = NULL;
+        g_auto(GStrv) names = NULL;
+        int has_owner = 0;
+        int r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                   "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s",
+                                   LIMACTL_BUS_NAME);
+        if (r >= 0 && sd_bus_message_read(reply, "b", &has_owner) >= 0 && has_owner)
+                return TRUE;
+        g_clear_pointer(&reply, sd_bus_message_unref);
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "ListActivatableNames", NULL, &reply, "");
+        if (r < 0 || sd_bus_message_read_strv(reply, &names) < 0)
+                return TRUE; /* cannot tell: stay on the bus, its errors say more */
+        return g_strv_contains((const gchar *const *)names, LIMACTL_BUS_NAME);
+}
+
 sd_bus *
 limactl_bus_open(GError **error)
 {
         g_autoptr(sd_bus) bus = NULL;
+        g_autofree gchar *peer = NULL;
         const gchar *address = g_getenv("DBUS_SESSION_BUS_ADDRESS");
+        const gchar *explicit_peer = g_getenv("LIMA_DAEMON_ADDRESS");
         int r;
 
+        if (!limactl_use_system_bus) {
+                if (explicit_peer != NULL && *explicit_peer != '\0')
+                        return limactl_bus_open_peer(explicit_peer, error);
+                peer = limactl_bus_peer_address();
+        }
         if (limactl_use_system_bus)
                 r = sd_bus_open_system(&bus);
         else
                 r = sd_bus_open_user(&bus);
+        /* No bus has limad, but a socket-activated one listens: talk to it directly. */
+        if (peer != NULL && (r < 0 || !limactl_bus_has_limad(bus)))
+                return limactl_bus_open_peer(peer, error);
         if (r < 0) {
                 if (limactl_use_system_bus) {
                         g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_NO_BUS,

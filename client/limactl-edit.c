@@ -9,7 +9,9 @@
 #include "lima-config-options.h"
 #include "lima-config.h"
 #include "lima-diagnostics.h"
+#include "lima-yaml-set.h"
 #include "limactl-bus.h"
+#include "limactl-create.h"
 #include "limactl-format.h"
 #include "limactl.h"
 
@@ -21,6 +23,11 @@ typedef struct {
         gchar *mount_type;
         gboolean mount_writable;
         gboolean mount_inotify;
+        GStrv mounts_only;
+        gboolean mount_none;
+        gchar *vm_type;
+        GStrv sets;
+        gboolean start;
         GStrv args;
 } LimactlEditFlags;
 
@@ -31,6 +38,9 @@ limactl_edit_flags_clear(LimactlEditFlags *flags)
         g_free(flags->disk);
         g_strfreev(flags->mounts);
         g_free(flags->mount_type);
+        g_strfreev(flags->mounts_only);
+        g_free(flags->vm_type);
+        g_strfreev(flags->sets);
         g_strfreev(flags->args);
 }
 
@@ -41,7 +51,8 @@ limactl_edit_has_flags(const LimactlEditFlags *flags)
 {
         return flags->cpus != -1 || flags->memory != NULL || flags->disk != NULL ||
                flags->mounts != NULL || flags->mount_type != NULL || flags->mount_writable ||
-               flags->mount_inotify;
+               flags->mount_inotify || flags->mounts_only != NULL || flags->mount_none ||
+               flags->vm_type != NULL;
 }
 
 /* The flags as create's options, checked before limad is asked anything. */
@@ -65,11 +76,26 @@ limactl_edit_options(const LimactlEditFlags *flags, GError **error)
         if (flags->disk != NULL &&
             (opts->disk = limactl_size_flag_parse("disk", flags->disk, error)) == NULL)
                 return NULL;
-        for (guint i = 0; flags->mounts != NULL && flags->mounts[i] != NULL; i++) {
-                if (!limactl_mount_flag_parse(flags->mounts[i], cwd, g_get_home_dir(), specs,
-                                              error))
+        if (flags->mounts != NULL && flags->mounts_only != NULL) {
+                g_set_error_literal(error, LIMACTL_ERROR, LIMACTL_ERROR_INVALID_ARGUMENT,
+                                    _("flag `--mount` conflicts with `--mount-only`: "
+                                      "--mount-only replaces the mounts, --mount adds to them"));
+                return NULL;
+        }
+        if (flags->mount_none && (flags->mounts != NULL || flags->mounts_only != NULL)) {
+                g_set_error_literal(error, LIMACTL_ERROR, LIMACTL_ERROR_INVALID_ARGUMENT,
+                                    _("flag `--mount-none` conflicts with `--mount` and "
+                                      "`--mount-only`"));
+                return NULL;
+        }
+        for (GStrv v = flags->mounts != NULL ? flags->mounts : flags->mounts_only;
+             v != NULL && *v != NULL; v++) {
+                if (!limactl_mount_flag_parse(*v, cwd, g_get_home_dir(), specs, error))
                         return NULL;
         }
+        opts->mount_only = flags->mounts_only != NULL;
+        opts->mount_none = flags->mount_none;
+        opts->vm_type = g_strdup(flags->vm_type);
         for (guint i = 0; i < specs->len; i++) {
                 const LimaMountStatusSpec *spec = g_ptr_array_index(specs, i);
                 lima_config_options_add_mount(opts, spec->location, spec->mount_point,
@@ -217,7 +243,7 @@ static gboolean
 limactl_edit_ask_again(void)
 {
         gchar answer[16] = "";
-        if (!isatty(STDIN_FILENO))
+        if (!limactl_use_tty(STDIN_FILENO) || !isatty(STDIN_FILENO))
                 return FALSE;
         g_printerr(_("Edit again? [Y/n] "));
         if (fgets(answer, sizeof answer, stdin) == NULL)
@@ -278,6 +304,17 @@ limactl_edit_interactive(sd_bus *bus, const gchar *name, const gchar *path, cons
         }
 }
 
+/* --start: the edited instance is started, as `limactl start NAME` would. */
+static int
+limactl_edit_maybe_start(const LimactlEditFlags *flags, sd_bus *bus, const gchar *name)
+{
+        gchar *argv[] = { (gchar *)"start", (gchar *)name, NULL };
+        if (!flags->start)
+                return 0;
+        (void)sd_bus_flush(bus);
+        return limactl_start(2, argv);
+}
+
 static int
 limactl_edit_run(const LimactlEditFlags *flags)
 {
@@ -309,13 +346,31 @@ limactl_edit_run(const LimactlEditFlags *flags)
         yaml = limactl_edit_get_config(bus, path, &error);
         if (yaml == NULL)
                 return limactl_report_error(error);
-        if (!limactl_edit_has_flags(flags))
-                return limactl_edit_interactive(bus, name, path, yaml);
-        changed = limactl_edit_apply_flags(name, yaml, flags, &error);
+        if (!limactl_edit_has_flags(flags) && flags->sets == NULL) {
+                int rc;
+                if (limactl_tty_flag == 0) {
+                        limactl_print_error(_("--tty=false opens no editor: pass flags such as "
+                                              "--set '.cpus = 4' or --cpus, or run on a "
+                                              "terminal"));
+                        return 2;
+                }
+                rc = limactl_edit_interactive(bus, name, path, yaml);
+                return rc == 0 ? limactl_edit_maybe_start(flags, bus, name) : rc;
+        }
+        changed = limactl_edit_has_flags(flags)
+                      ? limactl_edit_apply_flags(name, yaml, flags, &error)
+                      : g_strdup(yaml);
+        if (changed != NULL && flags->sets != NULL) {
+                g_autofree gchar *file = g_strdup_printf("%s/lima.yaml", name);
+                g_autofree gchar *set = lima_yaml_set_apply_text(
+                    changed, file, (const gchar *const *)flags->sets, &error);
+                g_free(changed);
+                changed = g_steal_pointer(&set);
+        }
         if (changed == NULL || !limactl_edit_set_config(bus, path, changed, &error))
                 return limactl_report_error(error);
         g_printerr(_("Updated \"%s\".\n"), name);
-        return 0;
+        return limactl_edit_maybe_start(flags, bus, name);
 }
 
 int
@@ -336,6 +391,21 @@ limactl_edit(int argc, char **argv)
                   N_("Make every mount writable"), NULL },
                 { "mount-inotify", 0, 0, G_OPTION_ARG_NONE, &flags.mount_inotify,
                   N_("Forward host file events into the guest"), NULL },
+                { "mount-only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &flags.mounts_only,
+                  N_("Mount only DIR, replacing the existing mounts (repeatable)"), N_("DIR[:w]") },
+                { "mount-none", 0, 0, G_OPTION_ARG_NONE, &flags.mount_none, N_("Remove all mounts"),
+                  NULL },
+                { "vm-type", 0, 0, G_OPTION_ARG_STRING, &flags.vm_type,
+                  N_("Virtual machine type (qemu)"), N_("TYPE") },
+                { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &flags.sets,
+                  N_("Modify lima.yaml in place, in yq syntax (.cpus = 4); repeatable; "
+                     "comments are kept for scalar edits"),
+                  N_("EXPR") },
+                { "start", 0, 0, G_OPTION_ARG_NONE, &flags.start,
+                  N_("Start the instance after editing"), NULL },
+                { "tty", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+                  (gpointer)limactl_tty_flag_parse,
+                  N_("Behave as on a terminal (=false: never open an editor or ask)"), N_("BOOL") },
                 { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &flags.args, NULL,
                   N_("NAME") },
                 { NULL },

@@ -327,7 +327,50 @@ limactl_workdir_translate(const gchar *cwd, GPtrArray *mounts)
 gchar *
 limactl_format_shell_script(const gchar *workdir, gboolean explicit_workdir, gchar **command)
 {
+        return limactl_format_shell_script_full(workdir, explicit_workdir, NULL, NULL, command);
+}
+
+/* Lima's defaultBlockList (pkg/envutil): what --preserve-env never carries over. */
+static const gchar *const limactl_env_block[] = {
+        "BASH*", "DISPLAY",    "DYLD_*", "EUID",    "FPATH",    "GID",    "GROUP",
+        "HOME",  "HOSTNAME",   "LD_*",   "LOGNAME", "OLDPWD",   "PATH",   "PWD",
+        "SHELL", "SHLVL",      "SSH_*",  "TERM",    "TERMINFO", "TMPDIR", "UID",
+        "USER",  "XAUTHORITY", "XDG_*",  "ZDOTDIR", "ZSH*",     "_*",     NULL,
+};
+
+GStrv
+limactl_format_preserved_env(const gchar *const *envp)
+{
+        g_autoptr(GStrvBuilder) out = g_strv_builder_new();
+
+        for (guint i = 0; envp != NULL && envp[i] != NULL; i++) {
+                const gchar *eq = strchr(envp[i], '=');
+                g_autofree gchar *name = NULL;
+                gboolean blocked = FALSE;
+                if (eq == NULL || eq == envp[i])
+                        continue;
+                name = g_strndup(envp[i], eq - envp[i]);
+                /* Only names a shell can take. */
+                if (!g_ascii_isalpha(name[0]) && name[0] != '_')
+                        continue;
+                if (strspn(name,
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                    strlen(name))
+                        continue;
+                for (guint b = 0; !blocked && limactl_env_block[b] != NULL; b++)
+                        blocked = g_pattern_match_simple(limactl_env_block[b], name);
+                if (!blocked)
+                        g_strv_builder_add(out, envp[i]);
+        }
+        return g_strv_builder_end(out);
+}
+
+gchar *
+limactl_format_shell_script_full(const gchar *workdir, gboolean explicit_workdir,
+                                 const gchar *shell, const gchar *const *env, gchar **command)
+{
         g_autoptr(GString) script = g_string_new(NULL);
+        g_autofree gchar *shell_quoted = shell != NULL ? g_shell_quote(shell) : NULL;
 
         if (workdir != NULL) {
                 g_autofree gchar *quoted = g_shell_quote(workdir);
@@ -337,16 +380,63 @@ limactl_format_shell_script(const gchar *workdir, gboolean explicit_workdir, gch
         } else {
                 g_string_append(script, "cd ~");
         }
+        g_string_append(script, "; exec");
+        if (env != NULL && env[0] != NULL) {
+                g_string_append(script, " env");
+                for (guint i = 0; env[i] != NULL; i++) {
+                        g_autofree gchar *quoted = g_shell_quote(env[i]);
+                        g_string_append_printf(script, " %s", quoted);
+                }
+        }
         if (command == NULL || command[0] == NULL) {
-                g_string_append(script, "; exec \"$SHELL\" -l");
+                g_string_append_printf(script, " %s -l",
+                                       shell_quoted != NULL ? shell_quoted : "\"$SHELL\"");
                 return g_string_free(g_steal_pointer(&script), FALSE);
         }
-        g_string_append(script, "; exec");
+        if (shell_quoted != NULL) {
+                /* Lima's form with --shell: the command line, read by that shell. */
+                g_autoptr(GString) line = g_string_new(NULL);
+                g_autofree gchar *line_quoted = NULL;
+                for (guint i = 0; command[i] != NULL; i++) {
+                        g_autofree gchar *quoted = g_shell_quote(command[i]);
+                        g_string_append_printf(line, "%s%s", i > 0 ? " " : "", quoted);
+                }
+                line_quoted = g_shell_quote(line->str);
+                g_string_append_printf(script, " %s -l -c %s", shell_quoted, line_quoted);
+                return g_string_free(g_steal_pointer(&script), FALSE);
+        }
         for (guint i = 0; command[i] != NULL; i++) {
                 g_autofree gchar *quoted = g_shell_quote(command[i]);
                 g_string_append_printf(script, " %s", quoted);
         }
         return g_string_free(g_steal_pointer(&script), FALSE);
+}
+
+/* Control characters (C0 but tab and newline, DEL, C1) from limad or a guest would reach the
+ * terminal: escape sequences could rewrite what the user sees. Shown as U+FFFD. */
+gchar *
+limactl_format_sanitize(const gchar *text)
+{
+        GString *out;
+        const gchar *p;
+
+        if (text == NULL)
+                return g_strdup("");
+        out = g_string_new(NULL);
+        for (p = text; *p != '\0';) {
+                gunichar c = g_utf8_get_char_validated(p, -1);
+                if (c == (gunichar)-1 || c == (gunichar)-2) {
+                        g_string_append(out, "\xef\xbf\xbd");
+                        p++;
+                        continue;
+                }
+                if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f || (c >= 0x80 && c < 0xa0))
+                        g_string_append(out, "\xef\xbf\xbd");
+                else
+                        g_string_append_unichar(out, c);
+                p = g_utf8_next_char(p);
+        }
+        return g_string_free(out, FALSE);
 }
 
 /* --format */

@@ -53,6 +53,15 @@ gchar *limactl_workdir_translate(const gchar *cwd, GPtrArray *mounts);
 
 /* The command line `limactl shell` runs over ssh: cd to workdir (NULL: the guest home), then
  * exec COMMAND (each word quoted for the remote shell) or a login shell. */
+/* The same with --shell SHELL (NULL: the login shell; commands then go through SHELL -l -c)
+ * and env, NAME=VALUE strings set with env(1) before it (--preserve-env). */
+gchar *limactl_format_shell_script_full(const gchar *workdir, gboolean explicit_workdir,
+                                        const gchar *shell, const gchar *const *env,
+                                        gchar **command);
+/* The NAME=VALUE entries of envp that --preserve-env carries: Lima's block list left out. */
+GStrv limactl_format_preserved_env(const gchar *const *envp);
+/* text with control characters replaced, fit for a terminal. */
+gchar *limactl_format_sanitize(const gchar *text);
 gchar *limactl_format_shell_script(const gchar *workdir, gboolean explicit_workdir,
                                    gchar **command);
 

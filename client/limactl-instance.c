@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "limactl-bus.h"
+#include "limactl-format.h"
 
 LimactlInstance *
 limactl_instance_new(const gchar *path)
@@ -94,7 +95,8 @@ limactl_read_simple_prop(LimactlInstance *inst, sd_bus_message *m, LimactlPropKi
                 r = sd_bus_message_read(m, "v", "s", &s);
                 if (r >= 0) {
                         g_free(*(gchar **)field);
-                        *(gchar **)field = g_strdup(s);
+                        /* limad relays strings from agents and owners: no terminal escapes. */
+                        *(gchar **)field = limactl_format_sanitize(s);
                 }
                 return r;
         case LIMACTL_PROP_U32:
@@ -136,10 +138,10 @@ limactl_read_mount_options(LimaMountStatus *mount, sd_bus_message *m)
                                 return r;
                         if (g_str_equal(key, "tag")) {
                                 g_free(mount->tag);
-                                mount->tag = g_strdup(value);
+                                mount->tag = limactl_format_sanitize(value);
                         } else {
                                 g_free(mount->error);
-                                mount->error = g_strdup(value);
+                                mount->error = limactl_format_sanitize(value);
                         }
                 } else {
                         r = sd_bus_message_skip(m, "v");
@@ -173,7 +175,12 @@ limactl_read_mounts(LimactlInstance *inst, sd_bus_message *m)
                                         &state);
                 if (r < 0)
                         return r;
-                mount = lima_mount_status_new(location, mount_point, type, writable, state);
+                g_autofree gchar *clean_location = limactl_format_sanitize(location);
+                g_autofree gchar *clean_mount_point = limactl_format_sanitize(mount_point);
+                g_autofree gchar *clean_type = limactl_format_sanitize(type);
+                g_autofree gchar *clean_state = limactl_format_sanitize(state);
+                mount = lima_mount_status_new(clean_location, clean_mount_point, clean_type,
+                                              writable, clean_state);
                 r = limactl_read_mount_options(mount, m);
                 if (r < 0)
                         return r;
@@ -201,6 +208,11 @@ limactl_read_errors(LimactlInstance *inst, sd_bus_message *m)
         if (r < 0)
                 return r;
         g_strfreev(inst->errors);
+        for (guint i = 0; strv != NULL && strv[i] != NULL; i++) {
+                gchar *clean = limactl_format_sanitize(strv[i]);
+                g_free(strv[i]);
+                strv[i] = clean;
+        }
         inst->errors = strv != NULL ? strv : g_new0(gchar *, 1);
         return sd_bus_message_exit_container(m);
 }

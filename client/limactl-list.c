@@ -31,7 +31,8 @@ limactl_list_select(GPtrArray *all, GStrv names, gboolean *unmatched)
                 gboolean found = FALSE;
                 for (guint i = 0; i < all->len; i++) {
                         LimactlInstance *inst = g_ptr_array_index(all, i);
-                        if (g_strcmp0(inst->name, names[n]) == 0) {
+                        /* A glob (*, ?) or a plain name, which matches only itself. */
+                        if (inst->name != NULL && g_pattern_match_simple(names[n], inst->name)) {
                                 g_ptr_array_add(selected, inst);
                                 found = TRUE;
                         }
@@ -212,9 +213,11 @@ limactl_info_print(const LimactlInstance *inst)
         g_autofree gchar *owner = g_strdup_printf("%u", inst->owner_uid);
         g_autofree gchar *ssh = NULL;
 
+        /* `ssh -F` on the owner's ssh.config is the owner's business only: the hint is
+         * limactl shell, which builds its options itself. */
         if (inst->ssh_port > 0 && inst->dir != NULL)
-                ssh = g_strdup_printf("127.0.0.1:%u (ssh -F %s/ssh.config lima-%s)", inst->ssh_port,
-                                      inst->dir, inst->name);
+                ssh =
+                    g_strdup_printf("127.0.0.1:%u (limactl shell %s)", inst->ssh_port, inst->name);
         limactl_info_line(_("Name:"), inst->name);
         limactl_info_line(_("Status:"), inst->status);
         limactl_info_line(_("Dir:"), inst->dir);

@@ -9,7 +9,9 @@
 
 #include "limactl-bus.h"
 #include "limactl-format.h"
+#include "limactl-create.h"
 #include "limactl-instance.h"
+#include "limactl-ssh.h"
 #include "limactl.h"
 
 /* Mounts as limad reports them, with each location's symlinks resolved on this host. */
@@ -48,39 +50,57 @@ limactl_shell_default_workdir(const LimactlInstance *inst)
         return limactl_workdir_translate(real_cwd, resolved);
 }
 
-static int
-limactl_shell_exec(const LimactlInstance *inst, const gchar *workdir_flag, gchar **command)
+typedef struct {
+        gchar *workdir;
+        gchar *shell;
+        gchar *instance;
+        gboolean start;
+        gboolean reconnect;
+        gboolean preserve_env;
+} LimactlShellFlags;
+
+static void
+limactl_shell_flags_clear(LimactlShellFlags *flags)
 {
-        g_autofree gchar *ssh_config = g_build_filename(inst->dir, "ssh.config", NULL);
-        g_autofree gchar *host = g_strconcat("lima-", inst->name, NULL);
+        g_free(flags->workdir);
+        g_free(flags->shell);
+        g_free(flags->instance);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LimactlShellFlags, limactl_shell_flags_clear)
+
+static int
+limactl_shell_exec(sd_bus *bus, const LimactlInstance *inst, const LimactlShellFlags *flags,
+                   gchar **command)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(LimactlSshTarget) target = NULL;
         g_autofree gchar *workdir = NULL;
         g_autofree gchar *script = NULL;
-        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_auto(GStrv) env = NULL;
+        g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 
-        if (access(ssh_config, R_OK) != 0 && errno == EACCES) {
-                /* limad --system: the instance folder, and its ssh key, are the owner's. */
-                limactl_print_error(_("%s belongs to another user: only its owner can open a "
-                                      "shell in it (you cannot read %s)"),
-                                    inst->name, ssh_config);
-                return 1;
-        }
-        if (!g_file_test(ssh_config, G_FILE_TEST_IS_REGULAR)) {
-                limactl_print_error(_("%s is missing; the host agent writes it when %s starts: "
-                                      "try `limactl stop %s && limactl start %s`"),
-                                    ssh_config, inst->name, inst->name, inst->name);
-                return 1;
-        }
+        /* --reconnect: a connection of its own, not the agent's master. */
+        target = limactl_ssh_target_new(bus, inst, !flags->reconnect, &error);
+        if (target == NULL)
+                return limactl_report_error(error);
         workdir =
-            workdir_flag != NULL ? g_strdup(workdir_flag) : limactl_shell_default_workdir(inst);
-        script = limactl_format_shell_script(workdir, workdir_flag != NULL, command);
-        g_ptr_array_add(argv, (gpointer) "ssh");
-        g_ptr_array_add(argv, (gpointer) "-F");
-        g_ptr_array_add(argv, ssh_config);
+            flags->workdir != NULL ? g_strdup(flags->workdir) : limactl_shell_default_workdir(inst);
+        if (flags->preserve_env) {
+                g_auto(GStrv) host_env = g_get_environ();
+                env = limactl_format_preserved_env((const gchar *const *)host_env);
+        }
+        script = limactl_format_shell_script_full(workdir, flags->workdir != NULL, flags->shell,
+                                                  (const gchar *const *)env, command);
+        g_ptr_array_add(argv, g_strdup("ssh"));
+        limactl_ssh_add_options(argv, target);
         /* A remote command gets no terminal unless asked; a person at one wants it. */
-        g_ptr_array_add(argv,
-                        (gpointer)(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? "-t" : "-T"));
-        g_ptr_array_add(argv, host);
-        g_ptr_array_add(argv, script);
+        g_ptr_array_add(argv, g_strdup(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
+                                               limactl_use_tty(STDIN_FILENO)
+                                           ? "-t"
+                                           : "-T"));
+        g_ptr_array_add(argv, g_strdup("127.0.0.1"));
+        g_ptr_array_add(argv, g_steal_pointer(&script));
         g_ptr_array_add(argv, NULL);
         fflush(stdout);
         fflush(stderr);
@@ -89,15 +109,41 @@ limactl_shell_exec(const LimactlInstance *inst, const gchar *workdir_flag, gchar
         return 1;
 }
 
+static gboolean
+limactl_shell_ask_start(const gchar *name)
+{
+        gchar answer[16] = "";
+        g_printerr(_("Instance \"%s\" is stopped. Do you want to start it now? [Y/n] "), name);
+        if (fgets(answer, sizeof answer, stdin) == NULL)
+                return FALSE;
+        return answer[0] == '\n' || answer[0] == 'y' || answer[0] == 'Y';
+}
+
 int
 limactl_shell(int argc, char **argv)
 {
-        g_autofree gchar *workdir = NULL;
+        g_auto(LimactlShellFlags) flags = { 0 };
         const GOptionEntry entries[] = {
-                { "workdir", 0, 0, G_OPTION_ARG_FILENAME, &workdir,
+                { "workdir", 0, 0, G_OPTION_ARG_FILENAME, &flags.workdir,
                   N_("Guest folder to run in (default: the host's current folder when it is "
                      "under a mount, else the guest home)"),
                   N_("DIR") },
+                { "shell", 0, 0, G_OPTION_ARG_FILENAME, &flags.shell,
+                  N_("Shell interpreter, e.g. /bin/bash"), N_("SHELL") },
+                { "start", 0, 0, G_OPTION_ARG_NONE, &flags.start,
+                  N_("Start the instance if it is not already running"), NULL },
+                { "reconnect", 0, 0, G_OPTION_ARG_NONE, &flags.reconnect,
+                  N_("Reconnect: a new SSH session instead of the instance's shared one"), NULL },
+                { "preserve-env", 0, 0, G_OPTION_ARG_NONE, &flags.preserve_env,
+                  N_("Propagate environment variables to the shell (not PATH, HOME, SSH_*, "
+                     "XDG_*, …)"),
+                  NULL },
+                { "tty", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+                  (gpointer)limactl_tty_flag_parse,
+                  N_("Behave as on a terminal (=false: no prompt, no remote terminal)"),
+                  N_("BOOL") },
+                { "instance", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &flags.instance,
+                  N_("Instance name (used by the lima wrapper)"), N_("NAME") },
                 { NULL },
         };
         g_autoptr(GOptionContext) ctx =
@@ -105,11 +151,14 @@ limactl_shell(int argc, char **argv)
         g_autoptr(GError) error = NULL;
         g_autoptr(sd_bus) bus = NULL;
         g_autoptr(LimactlInstance) inst = NULL;
+        const gchar *name;
         gchar **rest;
+        int rc;
 
         g_option_context_set_summary(
-            ctx, _("Run COMMAND, or a login shell, in running instance NAME over ssh. Options "
-                   "go before NAME; everything after NAME is the command.\nExit status: the "
+            ctx, _("Run COMMAND, or a login shell, in instance NAME over ssh. Options go "
+                   "before NAME; everything after NAME is the command. ssh gets every option "
+                   "from limactl itself, never from a config file.\nExit status: the "
                    "command's, or 1 when the instance is not running or cannot be reached, 2 "
                    "on bad usage."));
         g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
@@ -122,29 +171,49 @@ limactl_shell(int argc, char **argv)
         rest = argv + 1;
         if (rest[0] != NULL && g_str_equal(rest[0], "--"))
                 rest++;
-        if (rest[0] == NULL) {
+        if (flags.instance != NULL) {
+                name = flags.instance;
+        } else if (rest[0] == NULL) {
                 limactl_print_error(_("shell needs an instance NAME; see `limactl shell "
                                       "--help`"));
                 return 2;
+        } else {
+                name = *rest++;
         }
         bus = limactl_bus_open(&error);
         if (bus == NULL)
                 return limactl_report_error(error);
-        inst = limactl_instance_get(bus, rest[0], &error);
-        if (inst == NULL)
-                return limactl_report_error(error);
+        inst = limactl_instance_get(bus, name, &error);
+        if (inst == NULL) {
+                if (g_error_matches(error, LIMACTL_ERROR, LIMACTL_ERROR_NO_SUCH_INSTANCE))
+                        limactl_print_error(_("instance \"%s\" does not exist, run `limactl "
+                                              "create %s` to create a new instance"),
+                                            name, name);
+                else
+                        return limactl_report_error(error);
+                return 1;
+        }
         if (!limactl_instance_is_up(inst)) {
-                limactl_print_error(_("%s is %s, not running; start it with `limactl start %s`"),
-                                    inst->name, inst->status != NULL ? inst->status : "?",
-                                    inst->name);
-                return 1;
+                gboolean start_now = flags.start;
+                if (!start_now && limactl_use_tty(STDIN_FILENO) && isatty(STDIN_FILENO))
+                        start_now = limactl_shell_ask_start(inst->name);
+                if (!start_now) {
+                        limactl_print_error(_("instance \"%s\" is %s, run `limactl start %s` to "
+                                              "start the instance (or pass --start)"),
+                                            inst->name, inst->status != NULL ? inst->status : "?",
+                                            inst->name);
+                        return 1;
+                }
+                {
+                        gchar *start_argv[] = { (gchar *)"start", (gchar *)name, NULL };
+                        rc = limactl_start(2, start_argv);
+                }
+                if (rc != 0)
+                        return rc;
+                g_clear_pointer(&inst, limactl_instance_free);
+                inst = limactl_instance_get(bus, name, &error);
+                if (inst == NULL)
+                        return limactl_report_error(error);
         }
-        if (inst->dir == NULL || *inst->dir == '\0') {
-                limactl_print_error(_("limad did not say where %s lives (no Dir property)"),
-                                    inst->name);
-                return 1;
-        }
-        /* The bus is not needed by ssh; do not leak its socket into it. */
-        g_clear_pointer(&bus, sd_bus_flush_close_unref);
-        return limactl_shell_exec(inst, workdir, rest + 1);
+        return limactl_shell_exec(bus, inst, &flags, rest);
 }

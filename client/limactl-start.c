@@ -3,10 +3,13 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "lima-instance-name.h"
 #include "limactl-bus.h"
+#include "limactl-create.h"
 #include "limactl-format.h"
 #include "limactl-instance.h"
 #include "limactl.h"
@@ -154,8 +157,16 @@ limactl_start_on_progress(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         const char *message = NULL;
         double fraction = 0;
 
+        g_autofree gchar *clean_stage = NULL;
+        g_autofree gchar *clean_message = NULL;
+
         if (sd_bus_message_read(m, "sds", &stage, &fraction, &message) < 0 || wait->done)
                 return 0;
+        /* From the agent, relayed by limad: printed only without control characters. */
+        clean_stage = limactl_format_sanitize(stage);
+        clean_message = limactl_format_sanitize(message);
+        stage = clean_stage;
+        message = clean_message;
         if (wait->tty) {
                 g_autofree gchar *line =
                     limactl_format_progress(fraction, stage, message, limactl_terminal_columns());
@@ -351,7 +362,7 @@ limactl_start_instance(const gchar *name, guint64 timeout, const gchar *timeout_
         wait.bus = bus;
         wait.inst = inst;
         wait.prev_status = g_strdup(inst->status);
-        wait.tty = isatty(STDERR_FILENO);
+        wait.tty = limactl_use_tty(STDERR_FILENO);
         if (!limactl_start_subscribe(&wait, &error))
                 return limactl_report_error(error);
         /* Someone else (or an earlier limactl) is starting it: follow that start. */
@@ -378,37 +389,112 @@ limactl_start_instance(const gchar *name, guint64 timeout, const gchar *timeout_
         return limactl_start_report(&wait, in_time, timeout_text);
 }
 
+static gboolean
+limactl_start_seems_name(const gchar *arg)
+{
+        g_autofree gchar *lower = NULL;
+        if (arg == NULL)
+                return TRUE;
+        lower = g_ascii_strdown(arg, -1);
+        return !g_str_has_prefix(arg, "template:") && strstr(arg, "://") == NULL &&
+               !g_str_equal(arg, "-") && strchr(arg, '/') == NULL &&
+               !g_str_has_suffix(lower, ".yaml") && !g_str_has_suffix(lower, ".yml") &&
+               lima_instance_name_validate(arg, NULL);
+}
+
+/* Lima's loadOrCreateInstance: an existing instance gets the flags as an edit, a missing one
+ * is created (from template:default for a bare NAME), then it is started. */
+static int
+limactl_start_load_or_create(LimactlCreateFlags *flags, const gchar *arg, gchar **name_out)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(sd_bus) bus = NULL;
+        g_autofree gchar *path = NULL;
+        const gchar *name;
+
+        if (!limactl_start_seems_name(arg))
+                return limactl_create_instance(flags, arg, TRUE, name_out);
+        if (flags->name != NULL && arg != NULL && !g_str_equal(flags->name, arg)) {
+                limactl_print_error(_("instance name \"%s\" and CLI flag --name=%s cannot be "
+                                      "specified together"),
+                                    arg, flags->name);
+                return 2;
+        }
+        name = arg != NULL ? arg : flags->name != NULL ? flags->name : LIMACTL_DEFAULT_INSTANCE;
+        bus = limactl_bus_open(&error);
+        if (bus == NULL)
+                return limactl_report_error(error);
+        path = limactl_bus_get_instance_path(bus, name, &error);
+        if (path != NULL) {
+                g_autoptr(GPtrArray) argv = NULL;
+                g_clear_pointer(&bus, sd_bus_flush_close_unref);
+                *name_out = g_strdup(name);
+                if (!limactl_create_flags_given(flags))
+                        return 0;
+                g_printerr(_("Using the existing instance \"%s\"\n"), name);
+                argv = limactl_create_edit_argv(flags, name);
+                g_ptr_array_add(argv, NULL);
+                return limactl_edit((int)argv->len - 1, (char **)argv->pdata);
+        }
+        if (!g_error_matches(error, LIMACTL_ERROR, LIMACTL_ERROR_NO_SUCH_INSTANCE))
+                return limactl_report_error(error);
+        g_clear_pointer(&bus, sd_bus_flush_close_unref);
+        if (arg != NULL && !g_str_equal(arg, LIMACTL_DEFAULT_INSTANCE)) {
+                g_printerr(_("Creating an instance \"%s\" from template:default (Not from "
+                             "template:%s)\n"),
+                           name, name);
+                limactl_print_error(_("warning: this form is deprecated. Use `limactl create "
+                                      "--name=%s template:default` instead"),
+                                    name);
+        }
+        {
+                g_autofree gchar *saved = flags->name;
+                int rc;
+                flags->name = g_strdup(name);
+                rc = limactl_create_instance(flags, NULL, TRUE, name_out);
+                g_free(flags->name);
+                flags->name = g_steal_pointer(&saved);
+                return rc;
+        }
+}
+
 int
 limactl_start(int argc, char **argv)
 {
+        g_auto(LimactlCreateFlags) flags = LIMACTL_CREATE_FLAGS_INIT;
         g_autofree gchar *timeout_text = NULL;
-        g_auto(GStrv) args = NULL;
         const GOptionEntry entries[] = {
                 { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
                   N_("How long to wait for the instance to be running (default 10m)"),
                   N_("DURATION") },
-                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, N_("[NAME]") },
+                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &flags.args, NULL,
+                  N_("[NAME|FILE.yaml|template:NAME|-]") },
                 { NULL },
         };
-        g_autoptr(GOptionContext) ctx = g_option_context_new(_("- start an instance"));
+        g_autoptr(GOptionContext) ctx = g_option_context_new(_("- create if needed, and start"));
         g_autoptr(GError) error = NULL;
         g_autofree gchar *shown = NULL;
+        g_autofree gchar *name = NULL;
         guint64 timeout = 0;
+        int rc;
 
         g_option_context_set_summary(
-            ctx, _("Boot instance NAME (default \"default\") and wait until it is running, "
-                   "showing its progress. It must exist: see `limactl create`.\nExit status: "
-                   "0 when it is running (degraded counts, with warnings), 1 when it broke, "
-                   "stopped or did not come up in time (see serial.log in its folder), 2 on "
-                   "bad usage."));
+            ctx, _("Start instance NAME (default \"default\") and wait until it is running, "
+                   "showing its progress. An instance that does not exist is created first, "
+                   "as `limactl create` would (from template:default, FILE.yaml, "
+                   "template:NAME or - for stdin), with the create flags; on an existing "
+                   "instance the flags edit its lima.yaml first.\nExit status: 0 when it is "
+                   "running (degraded counts, with warnings), 1 when it broke, stopped or did "
+                   "not come up in time (see serial.log in its folder), 2 on bad usage."));
+        limactl_create_add_entries(ctx, &flags);
         g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
         if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
                 limactl_print_error("%s", error->message);
                 return 2;
         }
-        if (args != NULL && args[0] != NULL && args[1] != NULL) {
-                limactl_print_error(_("start takes one instance NAME; see `limactl start "
-                                      "--help`"));
+        if (flags.args != NULL && flags.args[0] != NULL && flags.args[1] != NULL) {
+                limactl_print_error(_("start takes one NAME, FILE.yaml or template:NAME; see "
+                                      "`limactl start --help`"));
                 return 2;
         }
         if (!limactl_duration_parse(timeout_text != NULL ? timeout_text : LIMACTL_DEFAULT_TIMEOUT,
@@ -420,48 +506,21 @@ limactl_start(int argc, char **argv)
                 return 2;
         }
         shown = limactl_duration_format(timeout);
-        return limactl_start_instance(
-            args != NULL && args[0] != NULL ? args[0] : LIMACTL_DEFAULT_INSTANCE, timeout, shown);
+        rc = limactl_start_load_or_create(&flags, flags.args != NULL ? flags.args[0] : NULL, &name);
+        if (rc != 0)
+                return rc;
+        return limactl_start_instance(name, timeout, shown);
 }
 
-int
-limactl_stop(int argc, char **argv)
+/* Stops one instance; 0 when it is stopped. */
+static int
+limactl_stop_one(sd_bus *bus, const gchar *name, gboolean force)
 {
-        gboolean force = FALSE;
-        g_auto(GStrv) args = NULL;
-        const GOptionEntry entries[] = {
-                { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
-                  N_("Kill the instance at once instead of shutting the guest down"), NULL },
-                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, N_("[NAME]") },
-                { NULL },
-        };
-        g_autoptr(GOptionContext) ctx = g_option_context_new(_("- stop an instance"));
         g_autoptr(GError) error = NULL;
-        g_autoptr(sd_bus) bus = NULL;
         g_autoptr(sd_bus_message) call = NULL;
         g_autoptr(sd_bus_message) reply = NULL;
-        g_autofree gchar *path = NULL;
-        const gchar *name;
+        g_autofree gchar *path = limactl_bus_get_instance_path(bus, name, &error);
 
-        g_option_context_set_summary(
-            ctx, _("Shut instance NAME (default \"default\") down cleanly, killing it if it "
-                   "does not stop in time; --force kills it at once. Returns once it is "
-                   "stopped.\nExit status: 0 when stopped, 1 when limad refuses (e.g. it is "
-                   "not running), 2 on bad usage."));
-        g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
-        if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-                limactl_print_error("%s", error->message);
-                return 2;
-        }
-        if (args != NULL && args[0] != NULL && args[1] != NULL) {
-                limactl_print_error(_("stop takes one instance NAME; see `limactl stop --help`"));
-                return 2;
-        }
-        name = args != NULL && args[0] != NULL ? args[0] : LIMACTL_DEFAULT_INSTANCE;
-        bus = limactl_bus_open(&error);
-        if (bus == NULL)
-                return limactl_report_error(error);
-        path = limactl_bus_get_instance_path(bus, name, &error);
         if (path == NULL)
                 return limactl_report_error(error);
         call = limactl_bus_new_call(bus, path, LIMACTL_INSTANCE_IFACE, "Stop", &error);
@@ -476,4 +535,107 @@ limactl_stop(int argc, char **argv)
                 return limactl_report_error(error);
         g_printerr(_("%s is stopped.\n"), name);
         return 0;
+}
+
+int
+limactl_restart(int argc, char **argv)
+{
+        gboolean force = FALSE;
+        g_autofree gchar *timeout_text = NULL;
+        g_auto(GStrv) args = NULL;
+        const GOptionEntry entries[] = {
+                { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+                  N_("Kill the instance instead of shutting the guest down"), NULL },
+                { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text,
+                  N_("How long to wait for the instance to be running (default 10m)"),
+                  N_("DURATION") },
+                { "tty", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+                  (gpointer)limactl_tty_flag_parse, N_("Behave as on a terminal"), N_("BOOL") },
+                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, N_("[NAME]") },
+                { NULL },
+        };
+        g_autoptr(GOptionContext) ctx = g_option_context_new(_("- restart an instance"));
+        g_autoptr(GError) error = NULL;
+        g_autoptr(sd_bus) bus = NULL;
+        g_autoptr(LimactlInstance) inst = NULL;
+        g_autofree gchar *shown = NULL;
+        guint64 timeout = 0;
+        const gchar *name;
+
+        g_option_context_set_summary(
+            ctx, _("Stop instance NAME (default \"default\") if it runs, then start it and "
+                   "wait until it is running.\nExit status: as `limactl start`."));
+        g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
+        if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+                limactl_print_error("%s", error->message);
+                return 2;
+        }
+        if (args != NULL && args[0] != NULL && args[1] != NULL) {
+                limactl_print_error(_("restart takes one instance NAME; see `limactl restart "
+                                      "--help`"));
+                return 2;
+        }
+        if (!limactl_duration_parse(timeout_text != NULL ? timeout_text : LIMACTL_DEFAULT_TIMEOUT,
+                                    &timeout) ||
+            timeout == 0) {
+                limactl_print_error(_("--timeout \"%s\": give a duration such as 10m, 90s or "
+                                      "1h30m"),
+                                    timeout_text);
+                return 2;
+        }
+        shown = limactl_duration_format(timeout);
+        name = args != NULL && args[0] != NULL ? args[0] : LIMACTL_DEFAULT_INSTANCE;
+        bus = limactl_bus_open(&error);
+        if (bus == NULL)
+                return limactl_report_error(error);
+        inst = limactl_instance_get(bus, name, &error);
+        if (inst == NULL)
+                return limactl_report_error(error);
+        if (g_strcmp0(inst->status, "Stopped") != 0 && g_strcmp0(inst->status, "Broken") != 0) {
+                int rc = limactl_stop_one(bus, name, force);
+                if (rc != 0)
+                        return rc;
+        }
+        g_clear_pointer(&bus, sd_bus_flush_close_unref);
+        return limactl_start_instance(name, timeout, shown);
+}
+
+int
+limactl_stop(int argc, char **argv)
+{
+        gboolean force = FALSE;
+        g_auto(GStrv) args = NULL;
+        const GOptionEntry entries[] = {
+                { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+                  N_("Kill the instance at once instead of shutting the guest down"), NULL },
+                { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, N_("[NAME…]") },
+                { NULL },
+        };
+        g_autoptr(GOptionContext) ctx = g_option_context_new(_("- stop instances"));
+        g_autoptr(GError) error = NULL;
+        g_autoptr(sd_bus) bus = NULL;
+        const gchar *const default_names[] = { LIMACTL_DEFAULT_INSTANCE, NULL };
+        const gchar *const *names;
+        int rc = 0;
+
+        g_option_context_set_summary(
+            ctx, _("Shut each instance NAME (default \"default\") down cleanly, killing it if "
+                   "it does not stop in time; --force kills it at once. Returns once they are "
+                   "stopped.\nExit status: 0 when all are stopped, 1 when limad refuses one "
+                   "(e.g. it is not running; the others are still stopped), 2 on bad usage."));
+        g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
+        if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+                limactl_print_error("%s", error->message);
+                return 2;
+        }
+        names = args != NULL && args[0] != NULL ? (const gchar *const *)args : default_names;
+        bus = limactl_bus_open(&error);
+        if (bus == NULL)
+                return limactl_report_error(error);
+        for (guint i = 0; names[i] != NULL; i++) {
+                int one = limactl_stop_one(bus, names[i], force);
+                if (one != 0 && rc == 0)
+                        rc = one;
+        }
+        return rc;
 }

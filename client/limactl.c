@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "limactl-bus.h"
+#include "limactl-format.h"
 #include "limactl.h"
 
 typedef struct {
@@ -18,11 +19,13 @@ static const LimactlCommand limactl_commands[] = {
         { "create", limactl_create, N_("Create an instance from a template or a lima.yaml") },
         { "start", limactl_start, N_("Start an instance and wait until it is running") },
         { "stop", limactl_stop, N_("Stop an instance") },
+        { "restart", limactl_restart, N_("Stop an instance if it runs, then start it") },
         { "delete", limactl_delete, N_("Delete instances and their disks") },
         { "edit", limactl_edit, N_("Change a stopped instance's lima.yaml (editor or flags)") },
         { "list", limactl_list, N_("List instances (--json, --format, -q)") },
         { "info", limactl_info, N_("Show everything about an instance, mounts included") },
         { "shell", limactl_shell, N_("Run a shell or a command in an instance") },
+        { "copy", limactl_copy, N_("Copy files between the host and an instance (NAME:PATH)") },
         { "mount", limactl_mount,
           N_("Add, remove or list the mounts of an instance, also while it runs") },
         { "validate", limactl_validate, N_("Check lima.yaml files; --fill prints them complete") },
@@ -36,6 +39,7 @@ static const struct {
         { "ls", "list" },
         { "rm", "delete" },
         { "remove", "delete" },
+        { "cp", "copy" },
 };
 
 /* Named here so --help tells the truth about what is not built yet. */
@@ -46,10 +50,13 @@ limactl_print_error(const gchar *fmt, ...)
 {
         va_list args;
         g_autofree gchar *msg = NULL;
+        g_autofree gchar *clean = NULL;
         va_start(args, fmt);
         msg = g_strdup_vprintf(fmt, args);
         va_end(args);
-        g_printerr("limactl: %s\n", msg);
+        /* Messages carry limad's and agents' strings: no terminal escapes reach the tty. */
+        clean = limactl_format_sanitize(msg);
+        g_printerr("limactl: %s\n", clean);
 }
 
 int
@@ -89,7 +96,10 @@ int
 main(int argc, char **argv)
 {
         setlocale(LC_ALL, "");
-        bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+        /* LIMAD_LOCALEDIR: the catalogues of an uninstalled build (the tests). */
+        bindtextdomain(GETTEXT_PACKAGE, g_getenv("LIMAD_LOCALEDIR") != NULL
+                                            ? g_getenv("LIMAD_LOCALEDIR")
+                                            : LOCALEDIR);
         bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
         textdomain(GETTEXT_PACKAGE);
 

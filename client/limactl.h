@@ -10,6 +10,8 @@ int limactl_validate(int argc, char **argv);
 int limactl_create(int argc, char **argv);
 int limactl_start(int argc, char **argv);
 int limactl_stop(int argc, char **argv);
+int limactl_restart(int argc, char **argv);
+int limactl_copy(int argc, char **argv);
 int limactl_delete(int argc, char **argv);
 int limactl_edit(int argc, char **argv);
 int limactl_list(int argc, char **argv);

@@ -82,33 +82,23 @@ lima_agent_mounts_start_virtiofsd(LimaAgent *agent, GError **error)
         for (guint i = 0; i < agent->mounts->len; i++) {
                 LimaAgentMount *m = g_ptr_array_index(agent->mounts, i);
                 g_autofree gchar *sock = lima_qemu_virtiofsd_socket(plan, m->mount);
-                LimaVirtiofsdIds ids = { .guest_uid = agent->cfg->user_uid.value,
-                                         .guest_gid = -1,
-                                         .owner_uid =
-                                             agent->owner != NULL ? agent->owner->uid : 0 };
-                /* --system starts them before the agent drops to the owner: once is enough. */
+                LimaVirtiofsdIds ids = { .guest_uid = agent->cfg->user_uid.value, .guest_gid = -1 };
                 if (m->virtiofsd != NULL)
                         continue;
-                /* QEMU cannot start without every socket: one failure fails the start. */
+                /* QEMU cannot start without every socket: one failure fails the start, and
+                 * the mount shows why (say, no /etc/subuid range). */
                 m->virtiofsd = lima_virtiofsd_start(agent->virtiofsd_bin, m->mount, sock,
                                                     agent->dir, &ids, error);
                 if (m->virtiofsd == NULL) {
                         g_prefix_error(error, _("cannot serve %s over virtiofs: "),
                                        m->mount->location.value);
+                        lima_agent_mount_set(m, "failed", (*error)->message);
+                        lima_agent_emit_changed(agent, "Mounts", NULL);
                         return FALSE;
                 }
                 sd_event_add_child(agent->event, &m->virtiofsd_child,
                                    lima_virtiofsd_pid(m->virtiofsd), WEXITED,
                                    lima_agent_on_virtiofsd_exit, m);
-                /* A root daemon's socket is root's; QEMU runs as the owner and must reach it. */
-                if (agent->owner != NULL && geteuid() == 0 &&
-                    lchown(sock, agent->owner->uid, agent->owner->gid) != 0) {
-                        int saved = errno;
-                        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
-                                    _("cannot give %s to user %s: %s"), sock, agent->owner->name,
-                                    g_strerror(saved));
-                        return FALSE;
-                }
         }
         return TRUE;
 }
@@ -259,6 +249,7 @@ lima_agent_mount_start_sshfs(LimaAgentMount *m, GError **error)
                 .builtin_data = m,
                 /* Sessions that keep failing on the master try a connection of their own. */
                 .direct = m->sshfs_failures >= LIMA_SSHFS_DIRECT_AFTER,
+                .require_confinement = agent->owner != NULL,
         };
 
         m->sshfs_started = g_get_monotonic_time();

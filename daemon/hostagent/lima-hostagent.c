@@ -523,7 +523,8 @@ lima_agent_load_config(const gchar *lima_home, const gchar *name, const gchar *d
                           : !g_file_get_contents(version_path, &host->existing_version, NULL, NULL))
                 host->existing_version = g_strdup("");
         g_strstrip(host->existing_version);
-        cfg = lima_config_resolve(text, len, path, host, lima_home, diags, error);
+        cfg = lima_config_resolve_full(text, len, path, host, lima_home,
+                                       owner != NULL ? LIMA_RESOLVE_SYSTEM : 0, diags, error);
         if (cfg == NULL || !lima_diagnostics_check(diags, error))
                 return NULL;
         return g_steal_pointer(&cfg);
@@ -652,9 +653,9 @@ lima_agent_find_owner(const gchar *dir, GError **error)
         return lima_owner_lookup(st.st_uid, error);
 }
 
-/* --system, still root: check each mount as the owner, start the virtiofsd daemons that
- * must stay root (the C virtiofsd refuses to run otherwise), then become the owner for
- * good, so QEMU, ssh, sftp-server and the builtin SFTP server all run as them. */
+/* --system, still root: check each mount as the owner, then become the owner for good, so
+ * QEMU, virtiofsd (in a user namespace the owner's subuid range maps), ssh, sftp-server and
+ * the builtin SFTP server all run as them. */
 static gboolean
 lima_agent_become_owner(LimaAgent *agent, GError **error)
 {
@@ -666,8 +667,6 @@ lima_agent_become_owner(LimaAgent *agent, GError **error)
         }
         if (geteuid() != 0)
                 return TRUE;
-        if (!lima_agent_mounts_start_virtiofsd(agent, error))
-                return FALSE;
         /* Nothing from root's environment decides where the owner's files go. */
         g_unsetenv("XDG_CACHE_HOME");
         g_unsetenv("XDG_CONFIG_HOME");

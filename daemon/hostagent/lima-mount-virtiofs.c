@@ -1,222 +1,59 @@
-/* unshare(), pipe2(), ST_NODEV/ST_NOEXEC */
+/* unshare(), pipe2(), setresuid(), open_tree() */
 #define _GNU_SOURCE
 
 #include "lima-mount-virtiofs.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gio/gio.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
+#include <grp.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "lima-error.h"
 #include "lima-safe-path.h"
+#include "lima-userns.h"
 
-/* The daemon makes its socket within a few ms; a slow disk or a loaded host gets slack. */
-#define LIMA_VIRTIOFSD_SOCKET_TIMEOUT_USEC (10 * G_USEC_PER_SEC)
-#define LIMA_VIRTIOFSD_STOP_TIMEOUT_USEC   (2 * G_USEC_PER_SEC)
+/* An early death (a location the owner may not read) shows within this. */
+#define LIMA_VIRTIOFSD_SETTLE_USEC       (200 * 1000)
+#define LIMA_VIRTIOFSD_STOP_TIMEOUT_USEC (2 * G_USEC_PER_SEC)
+/* In the daemon's private mount namespace, on its own tmpfs. */
+#define LIMA_VIRTIOFSD_RUN    "/run/virtiofsd"
+#define LIMA_VIRTIOFSD_SOURCE "/run/virtiofsd/source"
 
 struct _LimaVirtiofsd {
         pid_t pid;
+        int listen_fd; /* until the daemon has it */
         gchar *socket_path;
-        gchar *ro_dir; /* the (host-side empty) bind mount point, or NULL */
         gchar *log_path;
-        uid_t real_uid; /* 0, or the owner the daemon's real uid is set to */
 };
 
 /* What the forked child reports on its status pipe before exec; EOF means exec worked. */
 typedef enum {
-        LIMA_VIRTIOFSD_STAGE_UNSHARE = 1,
+        LIMA_VIRTIOFSD_STAGE_USERNS = 1,
+        LIMA_VIRTIOFSD_STAGE_MAPS,
+        LIMA_VIRTIOFSD_STAGE_SETID,
+        LIMA_VIRTIOFSD_STAGE_SETGROUPS,
+        LIMA_VIRTIOFSD_STAGE_UNSHARE,
         LIMA_VIRTIOFSD_STAGE_PRIVATE,
+        LIMA_VIRTIOFSD_STAGE_OPEN_TREE,
+        LIMA_VIRTIOFSD_STAGE_TMPFS,
         LIMA_VIRTIOFSD_STAGE_BIND,
-        LIMA_VIRTIOFSD_STAGE_REMOUNT,
-        LIMA_VIRTIOFSD_STAGE_SETUID,
+        LIMA_VIRTIOFSD_STAGE_READONLY,
+        LIMA_VIRTIOFSD_STAGE_PARENT,
         LIMA_VIRTIOFSD_STAGE_EXEC,
 } LimaVirtiofsdStage;
-
-void
-lima_virtiofsd_binary_free(LimaVirtiofsdBinary *bin)
-{
-        if (bin == NULL)
-                return;
-        g_free(bin->path);
-        g_free(bin);
-}
-
-gboolean
-lima_virtiofsd_parse_help(const gchar *help, LimaVirtiofsdBinary *bin)
-{
-        if (strstr(help, "--shared-dir") != NULL) {
-                bin->flavour = LIMA_VIRTIOFSD_RUST;
-                bin->has_readonly = strstr(help, "--readonly") != NULL;
-                bin->has_translate = strstr(help, "--translate-uid") != NULL &&
-                                     strstr(help, "--translate-gid") != NULL;
-                return TRUE;
-        }
-        if (strstr(help, "source=") != NULL && strstr(help, "--socket-path") != NULL) {
-                bin->flavour = LIMA_VIRTIOFSD_C;
-                bin->has_readonly = FALSE;
-                bin->has_translate = FALSE;
-                return TRUE;
-        }
-        return FALSE;
-}
-
-LimaVirtiofsdBinary *
-lima_virtiofsd_probe(const gchar *path, GError **error)
-{
-        const gchar *argv[] = { path, "--help", NULL };
-        g_autofree gchar *out = NULL;
-        g_autofree gchar *err = NULL;
-        g_autofree gchar *help = NULL;
-        g_autoptr(LimaVirtiofsdBinary) bin = g_new0(LimaVirtiofsdBinary, 1);
-
-        /* Exit status is ignored: some builds exit 1 after printing usage. */
-        if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out,
-                          &err, NULL, error)) {
-                g_prefix_error(error, _("cannot run %s --help: "), path);
-                return NULL;
-        }
-        help = g_strconcat(out, err, NULL);
-        if (!lima_virtiofsd_parse_help(help, bin)) {
-                g_set_error(error, LIMA_ERROR, LIMA_ERROR_UNSUPPORTED,
-                            _("%s does not look like virtiofsd (its --help lists neither "
-                              "--shared-dir nor -o source=); set LIMA_VIRTIOFSD to the Rust "
-                              "virtiofsd"),
-                            path);
-                return NULL;
-        }
-        bin->path = g_strdup(path);
-        return g_steal_pointer(&bin);
-}
-
-/* The "binary" of a vhost-user descriptor of "type": "fs", or NULL. */
-static gchar *
-lima_virtiofsd_descriptor_binary(const gchar *file)
-{
-        g_autoptr(JsonParser) parser = json_parser_new();
-        JsonObject *obj;
-        if (!json_parser_load_from_file(parser, file, NULL) ||
-            !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
-                return NULL;
-        obj = json_node_get_object(json_parser_get_root(parser));
-        if (g_strcmp0(json_object_get_string_member_with_default(obj, "type", ""), "fs") != 0)
-                return NULL;
-        return g_strdup(json_object_get_string_member_with_default(obj, "binary", NULL));
-}
-
-static gint
-lima_virtiofsd_compare_basename(gconstpointer a, gconstpointer b)
-{
-        g_autofree gchar *base_a = g_path_get_basename(*(const gchar *const *)a);
-        g_autofree gchar *base_b = g_path_get_basename(*(const gchar *const *)b);
-        return strcmp(base_a, base_b);
-}
-
-/* Every descriptor, in QEMU's order: sorted by file name, an earlier dir's file hiding a
- * later dir's file of the same name (docs/interop/vhost-user.json). */
-static GPtrArray *
-lima_virtiofsd_descriptors(const gchar *const *dirs)
-{
-        g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
-
-        for (guint i = 0; dirs != NULL && dirs[i] != NULL; i++) {
-                g_autoptr(GDir) dir = g_dir_open(dirs[i], 0, NULL);
-                const gchar *name;
-                while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-                        if (!g_str_has_suffix(name, ".json") || g_hash_table_contains(seen, name))
-                                continue;
-                        g_hash_table_add(seen, g_strdup(name));
-                        g_ptr_array_add(files, g_build_filename(dirs[i], name, NULL));
-                }
-        }
-        g_ptr_array_sort(files, lima_virtiofsd_compare_basename);
-        return files;
-}
-
-static void
-lima_virtiofsd_add_candidate(GPtrArray *candidates, const gchar *path)
-{
-        if (path != NULL && g_path_is_absolute(path) &&
-            g_file_test(path, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test(path, G_FILE_TEST_IS_DIR))
-                g_ptr_array_add(candidates, g_strdup(path));
-}
-
-LimaVirtiofsdBinary *
-lima_virtiofsd_find_in(const LimaVirtiofsdSearch *search, GError **error)
-{
-        g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(GString) rejected = g_string_new(NULL);
-
-        if (search->env_override != NULL && *search->env_override != '\0') {
-                /* The user named one: use it or say why not, never a different one. */
-                LimaVirtiofsdBinary *bin = lima_virtiofsd_probe(search->env_override, error);
-                if (bin == NULL)
-                        g_prefix_error(error, _("LIMA_VIRTIOFSD: "));
-                return bin;
-        }
-        if (search->search_path != NULL) {
-                g_auto(GStrv) dirs = g_strsplit(search->search_path, ":", -1);
-                for (guint i = 0; dirs[i] != NULL; i++) {
-                        g_autofree gchar *path = NULL;
-                        if (*dirs[i] == '\0')
-                                continue;
-                        path = g_build_filename(dirs[i], "virtiofsd", NULL);
-                        lima_virtiofsd_add_candidate(candidates, path);
-                }
-        }
-        {
-                g_autoptr(GPtrArray) files = lima_virtiofsd_descriptors(search->descriptor_dirs);
-                for (guint i = 0; i < files->len; i++) {
-                        g_autofree gchar *binary =
-                            lima_virtiofsd_descriptor_binary(g_ptr_array_index(files, i));
-                        lima_virtiofsd_add_candidate(candidates, binary);
-                }
-        }
-        for (guint i = 0; search->fallback_binaries != NULL && search->fallback_binaries[i]; i++)
-                lima_virtiofsd_add_candidate(candidates, search->fallback_binaries[i]);
-
-        for (guint i = 0; i < candidates->len; i++) {
-                g_autoptr(GError) probe_error = NULL;
-                LimaVirtiofsdBinary *bin =
-                    lima_virtiofsd_probe(g_ptr_array_index(candidates, i), &probe_error);
-                if (bin != NULL)
-                        return bin;
-                g_string_append_printf(rejected, " (%s)", probe_error->message);
-        }
-        g_set_error(error, LIMA_ERROR, LIMA_ERROR_UNSUPPORTED,
-                    _("no usable virtiofsd found%s; install virtiofsd (or qemu-system-common) "
-                      "or set LIMA_VIRTIOFSD to its path, or use mountType 9p or "
-                      "reverse-sshfs"),
-                    rejected->str);
-        return NULL;
-}
-
-LimaVirtiofsdBinary *
-lima_virtiofsd_find(GError **error)
-{
-        const gchar *const descriptor_dirs[] = { "/etc/qemu/vhost-user",
-                                                 "/usr/share/qemu/vhost-user", NULL };
-        const gchar *const fallbacks[] = { "/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd",
-                                           NULL };
-        LimaVirtiofsdSearch search = {
-                .env_override = g_getenv("LIMA_VIRTIOFSD"),
-                .search_path = g_getenv("PATH"),
-                .descriptor_dirs = descriptor_dirs,
-                .fallback_binaries = fallbacks,
-        };
-        return lima_virtiofsd_find_in(&search, error);
-}
 
 gchar *
 lima_virtiofsd_fuse_opt_escape(const gchar *value)
@@ -234,8 +71,8 @@ static void
 lima_virtiofsd_set_root_error(GError **error)
 {
         g_set_error_literal(error, LIMA_ERROR, LIMA_ERROR_UNSUPPORTED,
-                            _("the C virtiofsd from qemu-system-common needs root; install the "
-                              "Rust virtiofsd or run limad --system"));
+                            _("the C virtiofsd from qemu-system-common serves only as root of "
+                              "its own user namespace (lima_virtiofsd_start makes one)"));
 }
 
 static void
@@ -293,7 +130,10 @@ lima_virtiofsd_argv(const LimaVirtiofsdBinary *bin, const LimaVirtiofsdArgs *arg
         }
         lima_virtiofsd_add(argv, bin->path);
         /* The "--opt=value" form, so a path starting with '-' is never taken for a flag. */
-        g_ptr_array_add(argv, g_strconcat("--socket-path=", args->socket_path, NULL));
+        if (args->listen_fd > 0)
+                g_ptr_array_add(argv, g_strdup_printf("--fd=%d", args->listen_fd));
+        else
+                g_ptr_array_add(argv, g_strconcat("--socket-path=", args->socket_path, NULL));
         if (bin->flavour == LIMA_VIRTIOFSD_RUST) {
                 lima_virtiofsd_add_rust(argv, bin, args);
         } else {
@@ -302,8 +142,11 @@ lima_virtiofsd_argv(const LimaVirtiofsdBinary *bin, const LimaVirtiofsdArgs *arg
                 g_ptr_array_add(argv, g_strconcat("source=", escaped, NULL));
                 lima_virtiofsd_add(argv, "-o");
                 lima_virtiofsd_add(argv, "cache=auto");
+                /* chroot, not namespace: our own user, mount and net namespaces are the
+                 * sandbox, and a user namespace cannot mount the /proc a pid namespace needs
+                 * where /proc has masked parts (ProtectKernelTunables= in lima@.service). */
                 lima_virtiofsd_add(argv, "-o");
-                lima_virtiofsd_add(argv, "sandbox=namespace");
+                lima_virtiofsd_add(argv, "sandbox=chroot");
         }
         g_ptr_array_add(argv, NULL);
         return g_steal_pointer(&argv);
@@ -342,38 +185,32 @@ static const gchar *
 lima_virtiofsd_stage_name(LimaVirtiofsdStage stage)
 {
         switch (stage) {
+        case LIMA_VIRTIOFSD_STAGE_USERNS:
+                return "unshare(CLONE_NEWUSER)";
+        case LIMA_VIRTIOFSD_STAGE_MAPS:
+                return "waiting for the uid and gid maps";
+        case LIMA_VIRTIOFSD_STAGE_SETID:
+                return "setresuid/setresgid to the namespace's root";
+        case LIMA_VIRTIOFSD_STAGE_SETGROUPS:
+                return "setgroups";
         case LIMA_VIRTIOFSD_STAGE_UNSHARE:
-                return "unshare(CLONE_NEWNS)";
+                return "unshare(CLONE_NEWNS|CLONE_NEWNET)";
         case LIMA_VIRTIOFSD_STAGE_PRIVATE:
                 return "mount --make-rprivate /";
+        case LIMA_VIRTIOFSD_STAGE_OPEN_TREE:
+                return "open_tree (as the owner) of the location";
+        case LIMA_VIRTIOFSD_STAGE_TMPFS:
+                return "mount tmpfs on /run";
         case LIMA_VIRTIOFSD_STAGE_BIND:
-                return "mount --bind";
-        case LIMA_VIRTIOFSD_STAGE_REMOUNT:
-                return "mount -o remount,bind,ro";
-        case LIMA_VIRTIOFSD_STAGE_SETUID:
-                return "setresuid";
+                return "move_mount to " LIMA_VIRTIOFSD_SOURCE;
+        case LIMA_VIRTIOFSD_STAGE_READONLY:
+                return "mount_setattr read-only";
+        case LIMA_VIRTIOFSD_STAGE_PARENT:
+                return "PR_SET_PDEATHSIG (the agent is gone)";
         case LIMA_VIRTIOFSD_STAGE_EXEC:
         default:
                 return "exec";
         }
-}
-
-/* The location's nosuid/nodev/noexec, kept on the read-only bind: a remount drops
- * whatever flags it does not repeat. */
-static unsigned long
-lima_virtiofsd_inherited_flags(const gchar *location)
-{
-        struct statvfs st;
-        unsigned long flags = 0;
-        if (statvfs(location, &st) != 0)
-                return 0;
-        if (st.f_flag & ST_NOSUID)
-                flags |= MS_NOSUID;
-        if (st.f_flag & ST_NODEV)
-                flags |= MS_NODEV;
-        if (st.f_flag & ST_NOEXEC)
-                flags |= MS_NOEXEC;
-        return flags;
 }
 
 static void G_GNUC_NORETURN
@@ -385,85 +222,84 @@ lima_virtiofsd_child_fail(int status_fd, LimaVirtiofsdStage stage)
         _exit(127);
 }
 
-/* In the forked child: async-signal-safe calls only, everything was prepared before fork. */
-static void G_GNUC_NORETURN
-lima_virtiofsd_child(char **argv, const gchar *location, const gchar *ro_dir,
-                     unsigned long ro_flags, uid_t real_uid, int log_fd, int status_fd)
-{
-        sigset_t none;
-        int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+/* What the forked child needs, all prepared before fork. */
+typedef struct {
+        char **argv;
+        const gchar *location;
+        gboolean read_only;
+        pid_t parent;
+        int listen_fd;
+        int log_fd;
+        int status_fd;
+        int ready_fd; /* the child writes a byte once it is in its user namespace */
+        int go_fd;    /* and reads one once the maps are written */
+} LimaVirtiofsdChild;
 
-        /* A daemon without its agent serves nobody: it dies with the agent. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+/* In the forked child: async-signal-safe calls only. */
+static void G_GNUC_NORETURN
+lima_virtiofsd_child(const LimaVirtiofsdChild *c)
+{
+        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+        sigset_t none;
+        char byte = 'u';
+        int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        int tree;
+
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
         if (null_fd >= 0)
                 dup2(null_fd, STDIN_FILENO);
-        if (log_fd >= 0) {
-                dup2(log_fd, STDOUT_FILENO);
-                dup2(log_fd, STDERR_FILENO);
+        if (c->log_fd >= 0) {
+                dup2(c->log_fd, STDOUT_FILENO);
+                dup2(c->log_fd, STDERR_FILENO);
         }
-        if (ro_dir != NULL) {
-                /* A namespace of its own keeps the bind mount out of the host's view, and
-                 * it goes away with the daemon. */
-                if (unshare(CLONE_NEWNS) != 0)
-                        lima_virtiofsd_child_fail(status_fd, LIMA_VIRTIOFSD_STAGE_UNSHARE);
-                if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-                        lima_virtiofsd_child_fail(status_fd, LIMA_VIRTIOFSD_STAGE_PRIVATE);
-                /* Not MS_REC: a remount makes only the top mount read-only, and a writable
-                 * submount must not show through. */
-                if (mount(location, ro_dir, NULL, MS_BIND, NULL) != 0)
-                        lima_virtiofsd_child_fail(status_fd, LIMA_VIRTIOFSD_STAGE_BIND);
-                if (mount(NULL, ro_dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | ro_flags, NULL) !=
-                    0)
-                        lima_virtiofsd_child_fail(status_fd, LIMA_VIRTIOFSD_STAGE_REMOUNT);
+        /* newuidmap only maps a process whose /proc entry is the caller's: an agent that
+         * dropped from root is not dumpable, and its child would not be. */
+        prctl(PR_SET_DUMPABLE, 1);
+        if (unshare(CLONE_NEWUSER) != 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_USERNS);
+        if (write(c->ready_fd, &byte, 1) != 1 || read(c->go_fd, &byte, 1) != 1)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_MAPS);
+        if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_SETID);
+        /* The owner's other groups would still count on the host: none at all. */
+        if (setgroups(0, NULL) != 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_SETGROUPS);
+        /* A mount namespace keeps the bind mount out of the host's view; a net namespace
+         * with nothing in it, since a file server needs no network. */
+        if (unshare(CLONE_NEWNS | CLONE_NEWNET) != 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_UNSHARE);
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_PRIVATE);
+        /* Resolved here, with the namespace's rights: only what the owner may reach. The
+         * whole tree (AT_RECURSIVE): submounts inherited from the host are locked to it. */
+        tree = open_tree(AT_FDCWD, c->location, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_OPEN_TREE);
+        /* A private tmpfs: the bind point and the daemon's pid file, out of everyone's reach. */
+        if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") != 0 ||
+            mkdir(LIMA_VIRTIOFSD_RUN, 0700) != 0 || mkdir(LIMA_VIRTIOFSD_SOURCE, 0700) != 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_TMPFS);
+        if (move_mount(tree, "", AT_FDCWD, LIMA_VIRTIOFSD_SOURCE, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_BIND);
+        close(tree);
+        if (c->read_only &&
+            mount_setattr(AT_FDCWD, LIMA_VIRTIOFSD_SOURCE, AT_RECURSIVE, &ro, sizeof(ro)) != 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_READONLY);
+        /* After the last change of credentials (each clears it), then make sure the agent did
+         * not die before it was set: a daemon without its agent serves nobody. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != c->parent) {
+                errno = ESRCH;
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_PARENT);
         }
-        /* Still root (effective and saved: every capability), but with the owner as real
-         * uid, so an agent that dropped to the owner may still signal it to stop. */
-        if (real_uid != 0 && setresuid(real_uid, -1, -1) != 0)
-                lima_virtiofsd_child_fail(status_fd, LIMA_VIRTIOFSD_STAGE_SETUID);
-        execv(argv[0], argv);
-        lima_virtiofsd_child_fail(status_fd, LIMA_VIRTIOFSD_STAGE_EXEC);
-}
-
-static gboolean
-lima_virtiofsd_is_socket(const gchar *path)
-{
-        struct stat st;
-        return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
-/* Until the socket exists; FALSE with error when the daemon died or took too long. */
-static gboolean
-lima_virtiofsd_wait_socket(LimaVirtiofsd *d, GError **error)
-{
-        gint64 deadline = g_get_monotonic_time() + LIMA_VIRTIOFSD_SOCKET_TIMEOUT_USEC;
-        int status = 0;
-
-        while (!lima_virtiofsd_is_socket(d->socket_path)) {
-                if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-                        g_autofree gchar *tail = lima_virtiofsd_log_tail(d->log_path);
-                        d->pid = 0;
-                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_FAILED,
-                                    _("virtiofsd exited before making its socket (%s %d)%s%s; "
-                                      "see %s"),
-                                    WIFEXITED(status) ? "exit status" : "signal",
-                                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-                                    *tail != '\0' ? ": " : "", tail, d->log_path);
-                        return FALSE;
-                }
-                if (g_get_monotonic_time() > deadline) {
-                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_FAILED,
-                                    _("virtiofsd made no socket at %s within %d s; see %s"),
-                                    d->socket_path,
-                                    (int)(LIMA_VIRTIOFSD_SOCKET_TIMEOUT_USEC / G_USEC_PER_SEC),
-                                    d->log_path);
-                        return FALSE;
-                }
-                g_usleep(10 * 1000);
-        }
-        return TRUE;
+        /* Nothing of the agent's reaches the daemon but the listening socket it made, which
+         * is the daemon's --fd. */
+        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0 || fcntl(c->listen_fd, F_SETFD, 0) != 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_EXEC);
+        execv(c->argv[0], c->argv);
+        lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_EXEC);
 }
 
 /* Reads the child's pre-exec report: TRUE on EOF (exec worked). */
@@ -484,42 +320,192 @@ lima_virtiofsd_read_status(LimaVirtiofsd *d, int status_fd, const gchar *path, G
         return FALSE;
 }
 
-static gboolean
-lima_virtiofsd_spawn(LimaVirtiofsd *d, GPtrArray *argv, const gchar *location, GError **error)
+/* The daemon's log, opened by the agent as the owner: no link followed, no FIFO to block
+ * on, only a regular file of ours with one name. */
+static int
+lima_virtiofsd_open_log(const gchar *path, GError **error)
 {
-        unsigned long ro_flags = d->ro_dir != NULL ? lima_virtiofsd_inherited_flags(location) : 0;
-        int status_pipe[2];
-        int log_fd;
+        int fd =
+            open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+        struct stat st;
         int saved;
 
-        if (pipe2(status_pipe, O_CLOEXEC) != 0) {
+        if (fd < 0) {
                 saved = errno;
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                            _("cannot open %s: %s; remove it if it is not a regular file"), path,
+                            g_strerror(saved));
+                return -1;
+        }
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+            st.st_nlink != 1) {
+                close(fd);
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,
+                            _("%s is not a regular file of uid %u with one link; remove it and "
+                              "start again"),
+                            path, (guint)geteuid());
+                return -1;
+        }
+        if (ftruncate(fd, 0) != 0) {
+                saved = errno;
+                close(fd);
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                            _("cannot truncate %s: %s"), path, g_strerror(saved));
+                return -1;
+        }
+        return fd;
+}
+
+/* The vhost-user socket, made by the agent (so it is the owner's and QEMU, running as the
+ * owner, may connect) and handed to the daemon, which never sees its path. */
+static int
+lima_virtiofsd_listen(const gchar *path, GError **error)
+{
+        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        int fd = -1;
+        int saved;
+
+        if (strlen(path) >= sizeof(addr.sun_path)) {
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
+                            _("virtiofsd socket path %s is too long for a unix socket; use a "
+                              "shorter LIMA_HOME"),
+                            path);
+                return -1;
+        }
+        strcpy(addr.sun_path, path);
+        /* A stale socket would refuse the bind. */
+        g_unlink(path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+            chmod(path, 0600) != 0 || listen(fd, 1) != 0) {
+                saved = errno;
+                if (fd >= 0)
+                        close(fd);
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                            _("cannot listen on %s: %s"), path, g_strerror(saved));
+                return -1;
+        }
+        return fd;
+}
+
+static void
+lima_virtiofsd_close_pair(int fds[2])
+{
+        for (int i = 0; i < 2; i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        fds[0] = fds[1] = -1;
+}
+
+/* The parent's half of the handshake: the child is in its namespace, write its maps, let it
+ * go on. FALSE with error (and the child killed and reaped) on any failure. */
+static gboolean
+lima_virtiofsd_map_child(LimaVirtiofsd *d, const LimaUsernsMap *map, int ready_fd, int go_fd,
+                         GError **error)
+{
+        char byte = 0;
+        ssize_t n;
+        do
+                n = read(ready_fd, &byte, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1)
+                return TRUE; /* it failed before; its status pipe says why */
+        if (!lima_userns_write_maps(d->pid, map, error)) {
+                kill(d->pid, SIGKILL);
+                waitpid(d->pid, NULL, 0);
+                d->pid = 0;
+                return FALSE;
+        }
+        if (write(go_fd, &byte, 1) != 1) {
+                int saved = errno;
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                            _("cannot start virtiofsd: %s"), g_strerror(saved));
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* A daemon that cannot serve (say, the owner may not read the location) dies at once: tell
+ * it here, with its last words, rather than as a QEMU that cannot connect. */
+static gboolean
+lima_virtiofsd_settle(LimaVirtiofsd *d, GError **error)
+{
+        gint64 deadline = g_get_monotonic_time() + LIMA_VIRTIOFSD_SETTLE_USEC;
+        int status = 0;
+        while (g_get_monotonic_time() < deadline) {
+                if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+                        g_autofree gchar *tail = lima_virtiofsd_log_tail(d->log_path);
+                        d->pid = 0;
+                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_FAILED,
+                                    _("virtiofsd exited at once (%s %d)%s%s; see %s"),
+                                    WIFEXITED(status) ? "exit status" : "signal",
+                                    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                                    *tail != '\0' ? ": " : "", tail, d->log_path);
+                        return FALSE;
+                }
+                g_usleep(20 * 1000);
+        }
+        return TRUE;
+}
+
+static gboolean
+lima_virtiofsd_spawn(LimaVirtiofsd *d, GPtrArray *argv, const LimaMount *m,
+                     const LimaUsernsMap *map, GError **error)
+{
+        LimaVirtiofsdChild c = { .argv = (char **)argv->pdata,
+                                 .location = m->location.value,
+                                 .read_only = !m->writable.value,
+                                 .parent = getpid(),
+                                 .listen_fd = d->listen_fd };
+        int status_pipe[2] = { -1, -1 };
+        int ready_pipe[2] = { -1, -1 };
+        int go_pipe[2] = { -1, -1 };
+        int log_fd = lima_virtiofsd_open_log(d->log_path, error);
+        gboolean ok;
+        int saved;
+
+        if (log_fd < 0)
+                return FALSE;
+        if (pipe2(status_pipe, O_CLOEXEC) != 0 || pipe2(ready_pipe, O_CLOEXEC) != 0 ||
+            pipe2(go_pipe, O_CLOEXEC) != 0) {
+                saved = errno;
+                close(log_fd);
+                lima_virtiofsd_close_pair(status_pipe);
+                lima_virtiofsd_close_pair(ready_pipe);
+                lima_virtiofsd_close_pair(go_pipe);
                 g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
                             _("cannot start virtiofsd: pipe: %s"), g_strerror(saved));
                 return FALSE;
         }
-        log_fd = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        c.log_fd = log_fd;
+        c.status_fd = status_pipe[1];
+        c.ready_fd = ready_pipe[1];
+        c.go_fd = go_pipe[0];
         d->pid = fork();
         if (d->pid == 0)
-                lima_virtiofsd_child((char **)argv->pdata, location, d->ro_dir, ro_flags,
-                                     d->real_uid, log_fd, status_pipe[1]);
+                lima_virtiofsd_child(&c);
         saved = errno;
+        close(log_fd);
         close(status_pipe[1]);
-        if (log_fd >= 0)
-                close(log_fd);
+        close(ready_pipe[1]);
+        close(go_pipe[0]);
         if (d->pid < 0) {
                 d->pid = 0;
                 close(status_pipe[0]);
+                close(ready_pipe[0]);
+                close(go_pipe[1]);
                 g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
                             _("cannot fork virtiofsd: %s"), g_strerror(saved));
                 return FALSE;
         }
-        if (!lima_virtiofsd_read_status(d, status_pipe[0], g_ptr_array_index(argv, 0), error)) {
-                close(status_pipe[0]);
-                return FALSE;
-        }
+        ok = lima_virtiofsd_map_child(d, map, ready_pipe[0], go_pipe[1], error);
+        close(ready_pipe[0]);
+        close(go_pipe[1]);
+        if (ok)
+                ok = lima_virtiofsd_read_status(d, status_pipe[0], g_ptr_array_index(argv, 0),
+                                                error);
         close(status_pipe[0]);
-        return lima_virtiofsd_wait_socket(d, error);
+        return ok && lima_virtiofsd_settle(d, error);
 }
 
 LimaVirtiofsd *
@@ -531,59 +517,69 @@ lima_virtiofsd_start(const LimaVirtiofsdBinary *bin, const LimaMount *m, const g
         g_autoptr(GPtrArray) argv = NULL;
         g_autofree gchar *log_name = NULL;
         LimaVirtiofsdArgs args = { 0 };
+        LimaUsernsMap map = { 0 };
+        struct stat st = { 0 };
         const gchar *location = m->location.value;
+        /* Lima's guest user gets a group of its own, with its uid as gid where free. No
+         * guest user given: the owner is themself inside, so their files stay reachable. */
+        guint32 guest_uid =
+            ids != NULL && ids->guest_uid > 0 ? (guint32)ids->guest_uid : (guint32)geteuid();
+        guint32 guest_gid = ids != NULL && ids->guest_gid > 0 ? (guint32)ids->guest_gid : guest_uid;
 
         if (bin == NULL && (bin = found = lima_virtiofsd_find(error)) == NULL)
                 return NULL;
         if (!lima_virtiofsd_check_tag(m->tag, error) ||
             !lima_safe_path_check(_("mount location"), location, error))
                 return NULL;
-        if (!g_file_test(location, G_FILE_TEST_IS_DIR)) {
+        /* Asked as the owner (the agent's uid): what they may not reach, no daemon serves. */
+        if (stat(location, &st) != 0 && (errno == EACCES || errno == EPERM)) {
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,
+                            _("uid %u may not reach mount location \"%s\" (%s); virtiofsd "
+                              "serves only what the instance's owner may reach"),
+                            (guint)geteuid(), location, g_strerror(errno));
+                return NULL;
+        }
+        if (!S_ISDIR(st.st_mode) || !g_file_test(location, G_FILE_TEST_IS_DIR)) {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_NOT_FOUND,
                             _("mount location \"%s\" is not a directory; create it or remove "
                               "the mount"),
                             location);
                 return NULL;
         }
+        if (bin->flavour != LIMA_VIRTIOFSD_C) {
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_UNSUPPORTED,
+                            _("%s is the Rust virtiofsd; limad runs the C virtiofsd of "
+                              "qemu-system-common (set LIMA_VIRTIOFSD=/usr/lib/qemu/virtiofsd)"),
+                            bin->path);
+                return NULL;
+        }
+        /* The named error for a user without a range comes before anything is made. */
+        if (!lima_userns_map_for_self(guest_uid, guest_gid, &map, error))
+                return NULL;
         args.mount = m;
         args.socket_path = socket_path;
-        args.privileged = geteuid() == 0;
+        args.source = LIMA_VIRTIOFSD_SOURCE;
+        args.privileged = TRUE; /* root of its own user namespace, nowhere else */
+        args.ro_by_binding = TRUE;
         args.ids = ids;
         args.host_uid = geteuid();
         args.host_gid = getegid();
-        if (bin->flavour == LIMA_VIRTIOFSD_C && !args.privileged) {
-                lima_virtiofsd_set_root_error(error);
-                return NULL;
-        }
         d = g_new0(LimaVirtiofsd, 1);
+        d->listen_fd = -1;
         d->socket_path = g_strdup(socket_path);
-        if (args.privileged && ids != NULL)
-                d->real_uid = ids->owner_uid;
         log_name = g_strdup_printf("virtiofsd-%s.stderr.log", m->tag);
         d->log_path = g_build_filename(instance_dir, log_name, NULL);
-        /* Root can enforce read-only for any daemon that lacks the flag. */
-        if (!m->writable.value && args.privileged &&
-            !(bin->flavour == LIMA_VIRTIOFSD_RUST && bin->has_readonly)) {
-                g_autofree gchar *dir_name = g_strdup_printf("virtiofs-ro-%s", m->tag);
-                d->ro_dir = g_build_filename(instance_dir, dir_name, NULL);
-                if (g_mkdir_with_parents(d->ro_dir, 0700) != 0) {
-                        int saved = errno;
-                        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
-                                    _("cannot create %s: %s"), d->ro_dir, g_strerror(saved));
-                        return NULL;
-                }
-                args.ro_by_binding = TRUE;
-        }
-        args.source = d->ro_dir != NULL ? d->ro_dir : location;
-        argv = lima_virtiofsd_argv(bin, &args, error);
-        if (argv == NULL)
+        if ((d->listen_fd = lima_virtiofsd_listen(socket_path, error)) < 0)
                 return NULL;
-        /* A stale socket would pass for the new daemon's. */
-        g_unlink(socket_path);
-        if (!lima_virtiofsd_spawn(d, argv, location, error)) {
+        args.listen_fd = d->listen_fd;
+        argv = lima_virtiofsd_argv(bin, &args, error);
+        if (argv == NULL || !lima_virtiofsd_spawn(d, argv, m, &map, error)) {
                 g_prefix_error(error, _("mount %s: "), location);
                 return NULL;
         }
+        /* The daemon holds it now; ours would keep QEMU's connection queued for nobody. */
+        close(d->listen_fd);
+        d->listen_fd = -1;
         g_debug("virtiofsd for %s: pid %d, socket %s", location, d->pid, socket_path);
         return g_steal_pointer(&d);
 }
@@ -621,9 +617,10 @@ lima_virtiofsd_stop(LimaVirtiofsd *d)
         }
         if (d->socket_path != NULL)
                 g_unlink(d->socket_path);
-        /* Empty on the host: the bind mount lived only in the daemon's namespace. */
-        if (d->ro_dir != NULL)
-                g_rmdir(d->ro_dir);
+        if (d->listen_fd >= 0) {
+                close(d->listen_fd);
+                d->listen_fd = -1;
+        }
 }
 
 void
@@ -633,7 +630,6 @@ lima_virtiofsd_free(LimaVirtiofsd *d)
                 return;
         lima_virtiofsd_stop(d);
         g_free(d->socket_path);
-        g_free(d->ro_dir);
         g_free(d->log_path);
         g_free(d);
 }

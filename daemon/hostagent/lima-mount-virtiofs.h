@@ -1,18 +1,22 @@
 /*
- * One virtiofsd per virtiofs mount, started before QEMU (which connects to its socket).
+ * One virtiofsd per virtiofs mount, started before QEMU (which connects to its socket), with
+ * the instance owner's rights only: the agent, running as the owner (limad --user, and
+ * limad --system after it dropped from root), forks a child that enters a user namespace of
+ * its own, whose maps newuidmap/newgidmap write from the owner's /etc/subuid range (inside 0
+ * -> the range's first id, the guest user's uid -> the owner), then a private mount and net
+ * namespace where the location is bind-mounted (read-only when the mount is) on a private
+ * tmpfs, and execs the C virtiofsd on a listening socket the agent made (--fd).
  *
- * Integration in lima-hostagent.c (mountType virtiofs), from the sd-event thread, since the
- * daemon gets PR_SET_PDEATHSIG and would die with a worker thread that forked it:
+ * From the sd-event thread, since the daemon gets PR_SET_PDEATHSIG and would die with a
+ * worker thread that forked it:
  *
- *   // once, in lima_agent_setup(): find and probe the daemon (runs its --help)
- *   agent->virtiofsd_bin = lima_virtiofsd_find(&error);          // NULL: fail the start
- *
- *   // lima_agent_on_prepare_report(), before lima_agent_spawn_qemu(), for each mount:
+ *   agent->virtiofsd_bin = lima_virtiofsd_find(&error);          // once
  *   g_autofree gchar *sock = lima_qemu_virtiofsd_socket(plan, m->mount);
  *   LimaVirtiofsdIds ids = { .guest_uid = cfg->user_uid.value, .guest_gid = -1 };
  *   m->virtiofsd = lima_virtiofsd_start(agent->virtiofsd_bin, m->mount, sock, agent->dir,
  *                                       &ids, &error);
- *   // NULL: set that mount "failed" with error->message, or fail the start
+ *   // NULL: set that mount "failed" with error->message (a user without a subuid range
+ *   // gets LIMA_ERROR_UNSUPPORTED naming /etc/subuid and the usermod that fixes it)
  *   sd_event_add_child(agent->event, &m->virtiofsd_child, lima_virtiofsd_pid(m->virtiofsd),
  *                      WEXITED, on_virtiofsd_exit, m);   // a dead daemon stops the VM
  *
@@ -35,7 +39,7 @@ G_BEGIN_DECLS
 
 typedef enum {
         LIMA_VIRTIOFSD_RUST, /* gitlab.com/virtio-fs/virtiofsd: --shared-dir, --sandbox */
-        LIMA_VIRTIOFSD_C,    /* qemu <= 7.2's tools/virtiofsd: -o source=, root only */
+        LIMA_VIRTIOFSD_C,    /* qemu <= 7.2's tools/virtiofsd: -o source=, root of a userns */
 } LimaVirtiofsdFlavour;
 
 typedef struct {
@@ -53,10 +57,9 @@ typedef struct {
         const gchar *const *fallback_binaries; /* absolute paths */
 } LimaVirtiofsdSearch;
 
-/* The guest user's ids, mapped to the daemon's own by an unprivileged Rust virtiofsd that
- * can translate ids; -1: no mapping. owner_uid (lima-hostagent --system): a root daemon
- * gets it as its real uid, so the agent, which drops to that owner, can still stop it;
- * 0: none. */
+/* The guest user's ids, which the user namespace maps to the owner (the caller); guest_gid
+ * -1: the same number as guest_uid (Lima's guest user has a group of its own). owner_uid is
+ * informational: the daemon always runs with the caller's ids. */
 typedef struct {
         gint64 guest_uid;
         gint64 guest_gid;
@@ -67,8 +70,9 @@ typedef struct {
 typedef struct {
         const LimaMount *mount;
         const gchar *socket_path;
+        gint listen_fd;              /* > 0: --fd=N instead of --socket-path */
         const gchar *source;         /* the directory served: the location or its read-only bind */
-        gboolean privileged;         /* running as root: namespace sandbox; otherwise none */
+        gboolean privileged;         /* root (C: of its own user namespace): a sandbox */
         gboolean ro_by_binding;      /* source is already a read-only bind mount */
         const LimaVirtiofsdIds *ids; /* NULL: no translation */
         guint32 host_uid;
@@ -94,17 +98,19 @@ gchar *lima_virtiofsd_fuse_opt_escape(const gchar *value);
 GPtrArray *lima_virtiofsd_argv(const LimaVirtiofsdBinary *bin, const LimaVirtiofsdArgs *args,
                                GError **error);
 
-/* Starts the daemon for mount m on socket_path and returns once the socket exists. A
- * read-only mount whose daemon has no read-only flag is served from a read-only bind mount
- * at instance_dir/virtiofs-ro-TAG, made in the daemon's own mount namespace (root only). Its
- * stderr goes to instance_dir/virtiofsd-TAG.stderr.log. bin NULL: lima_virtiofsd_find(). */
+/* Starts the C daemon for mount m, listening on socket_path (made here, mode 0600), in a
+ * user namespace with the caller's rights (see above). A read-only mount is served from a
+ * read-only bind mount that only the daemon's mount namespace has. Its stderr goes to
+ * instance_dir/virtiofsd-TAG.stderr.log (opened without following links, regular files
+ * only). bin NULL: lima_virtiofsd_find(). */
 LimaVirtiofsd *lima_virtiofsd_start(const LimaVirtiofsdBinary *bin, const LimaMount *m,
                                     const gchar *socket_path, const gchar *instance_dir,
                                     const LimaVirtiofsdIds *ids, GError **error);
 pid_t lima_virtiofsd_pid(const LimaVirtiofsd *d);
 /* The caller reaped the daemon (an sd-event child source): forget its pid. */
 void lima_virtiofsd_exited(LimaVirtiofsd *d);
-/* SIGTERM, SIGKILL after 2 s, reaps, removes the socket. Safe to call twice. */
+/* SIGTERM, SIGKILL after 2 s, reaps, removes the socket. Safe to call twice. The agent may
+ * signal the daemon: it created the daemon's user namespace. */
 void lima_virtiofsd_stop(LimaVirtiofsd *d);
 /* Stops it too. */
 void lima_virtiofsd_free(LimaVirtiofsd *d);

@@ -24,7 +24,8 @@ typedef struct _LimadSystemd LimadSystemd;
 
 struct _LimadManager {
         sd_event *event;
-        sd_bus *bus;
+        sd_bus *bus;      /* NULL: served only to peers on a handed socket (limad-peer.c) */
+        GPtrArray *peers; /* sd_bus*: peer-to-peer connections, each with the API exported */
         gchar *lima_home;
         gboolean system_mode;
         gchar *hostagent_path;
@@ -61,6 +62,14 @@ struct _LimadInstance {
 LimadManager *limad_manager_new(sd_event *event, sd_bus *bus, const gchar *lima_home,
                                 gboolean system_mode, GError **error);
 void limad_manager_free(LimadManager *manager);
+/* Exports the API (Manager, instances, ObjectManager) on a bus or a peer connection. */
+gboolean limad_manager_export(LimadManager *manager, sd_bus *bus, GError **error);
+/* Signals go to the bus and to every peer connection. */
+void limad_manager_emit_object_added(LimadManager *manager, const gchar *path);
+void limad_manager_emit_object_removed(LimadManager *manager, const gchar *path);
+void limad_manager_emit_properties_changed(LimadManager *manager, const gchar *path, gchar **names);
+void limad_manager_emit_progress(LimadManager *manager, const gchar *path, const gchar *stage,
+                                 gdouble fraction, const gchar *message);
 
 /* Instances */
 LimadInstance *limad_instance_load(LimadManager *manager, const gchar *name);

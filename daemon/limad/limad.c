@@ -12,6 +12,7 @@
 #include "lima-log.h"
 #include "lima-paths.h"
 #include "limad-manager.h"
+#include "limad-peer.h"
 #include "limad-store.h"
 
 /* lima-hostagent sits beside limad, in the build tree and when installed. */
@@ -91,11 +92,16 @@ main(int argc, char **argv)
         sd_event *event = NULL;
         sd_bus *bus = NULL;
         LimadManager *manager;
+        g_autoptr(LimadPeerServer) peers = NULL;
+        int listen_fd;
         sigset_t mask;
         int r;
 
         setlocale(LC_ALL, "");
-        bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+        /* LIMAD_LOCALEDIR: the catalogues of an uninstalled build (the tests). */
+        bindtextdomain(GETTEXT_PACKAGE, g_getenv("LIMAD_LOCALEDIR") != NULL
+                                            ? g_getenv("LIMAD_LOCALEDIR")
+                                            : LOCALEDIR);
         textdomain(GETTEXT_PACKAGE);
         g_option_context_set_summary(
             ctx, _("The limad instance manager: serves the io.lima.lima1 D-Bus API that limactl "
@@ -137,23 +143,30 @@ main(int argc, char **argv)
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
 
+        /* A socket handed over (systemd's limad.socket, launchd's Sockets): serve peers on it,
+         * and the session bus too when there is one. */
+        listen_fd = limad_peer_listen_fd(&error);
+        if (listen_fd == -2 || (listen_fd >= 0 && system_mode)) {
+                fprintf(stderr, "limad: %s\n",
+                        error != NULL ? error->message
+                                      : _("--system serves the system bus only, where its bus "
+                                          "policy and polkit apply; it takes no socket"));
+                return 2;
+        }
         r = sd_event_default(&event);
         if (r >= 0)
                 r = system_mode ? sd_bus_open_system(&bus) : sd_bus_open_user(&bus);
-        if (r < 0) {
-                fprintf(stderr, "limad: %s: %s\n",
-                        system_mode ? _("cannot connect to the system bus (is dbus-daemon "
-                                        "--system running? DBUS_SYSTEM_BUS_ADDRESS names "
-                                        "another)")
-                                    : _("cannot connect to the session bus (is "
-                                        "DBUS_SESSION_BUS_ADDRESS set? `dbus-run-session -- "
-                                        "limad --user` gives one)"),
-                        g_strerror(-r));
-                return 1;
+        if (r < 0 && listen_fd >= 0) {
+                g_message("no session bus (%s): serving peers on the handed socket only",
+                          g_strerror(-r));
+                bus = NULL;
+                r = 0;
         }
-        sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
-        /* Without its bus limad serves no one; running instances carry on without it. */
-        sd_bus_set_exit_on_disconnect(bus, 1);
+        if (bus != NULL) {
+                sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+                /* Without its bus limad serves no one; running instances carry on without it. */
+                sd_bus_set_exit_on_disconnect(bus, 1);
+        }
         sd_event_add_signal(event, NULL, SIGTERM, limad_on_signal, NULL);
         sd_event_add_signal(event, NULL, SIGINT, limad_on_signal, NULL);
 
@@ -171,17 +184,29 @@ main(int argc, char **argv)
                 return 1;
         }
         manager->hostagent_path = limad_find_hostagent();
-        r = sd_bus_request_name(bus, LIMAD_BUS_NAME, 0);
+        if (listen_fd >= 0) {
+                peers = limad_peer_server_new(manager, listen_fd, &error);
+                if (peers == NULL) {
+                        fprintf(stderr, "limad: %s\n", error->message);
+                        return 1;
+                }
+        }
+        r = bus != NULL ? sd_bus_request_name(bus, LIMAD_BUS_NAME, 0) : 0;
         if (r < 0) {
                 fprintf(stderr, "limad: %s %s: %s\n", _("cannot own the bus name"), LIMAD_BUS_NAME,
                         r == -EEXIST ? _("another limad already serves it") : g_strerror(-r));
                 return 1;
         }
-        g_message("serving %s on the %s bus; instances in %s", LIMAD_BUS_NAME,
-                  system_mode ? "system" : "session", lima_home);
+        if (bus != NULL)
+                g_message("serving %s on the %s bus; instances in %s", LIMAD_BUS_NAME,
+                          system_mode ? "system" : "session", lima_home);
+        if (peers != NULL)
+                g_message("serving %s to peers on the handed socket; instances in %s",
+                          LIMAD_BUS_NAME, lima_home);
         sd_notify(0, "READY=1\nSTATUS=Serving io.lima.lima1");
         r = sd_event_loop(event);
         sd_notify(0, "STOPPING=1");
+        g_clear_pointer(&peers, limad_peer_server_free);
         limad_manager_free(manager);
         sd_bus_flush_close_unref(bus);
         sd_event_unref(event);

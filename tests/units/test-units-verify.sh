@@ -126,10 +126,27 @@ for dir in "$SYS" "$USR"; do
 done
 
 # Each hardening exception is commented: a No… comment for every setting left out on purpose.
-for setting in ProtectHome PrivateTmp PrivateDevices RestrictNamespaces MemoryDenyWriteExecute; do
+for setting in ProtectHome PrivateTmp PrivateDevices MemoryDenyWriteExecute NoNewPrivileges; do
         check "system lima@.service: $setting is left out with a comment saying why" \
                 grep -q "^# No $setting=: " "$SYS/lima@.service"
 done
+# The agent's bounds (issue 9): a small capability set without CAP_SYS_ADMIN, only /dev/kvm,
+# only the namespaces virtiofsd's launcher makes, a system call deny list.
+check "system lima@.service: CapabilityBoundingSet without CAP_SYS_ADMIN, with CAP_SETUID" \
+        bash -c "grep -qxE 'CapabilityBoundingSet=[A-Z_ ]*' '$SYS/lima@.service' &&
+        grep '^CapabilityBoundingSet=' '$SYS/lima@.service' | grep -qw CAP_SETUID &&
+        ! grep '^CapabilityBoundingSet=' '$SYS/lima@.service' | grep -qw CAP_SYS_ADMIN"
+check "system lima@.service: DevicePolicy=closed, DeviceAllow=/dev/kvm rw" \
+        bash -c "$(declare -f has); has '$SYS/lima@.service' DevicePolicy=closed &&
+        has '$SYS/lima@.service' 'DeviceAllow=/dev/kvm rw'"
+check "system lima@.service: RestrictNamespaces=user mnt net ipc uts cgroup (virtiofsd's launcher, bwrap)" \
+        bash -c "$(declare -f has); has '$SYS/lima@.service' 'RestrictNamespaces=user mnt net ipc uts cgroup'"
+check "system lima@.service: a SystemCallFilter= deny list, EPERM" \
+        bash -c "grep -qE '^SystemCallFilter=~@' '$SYS/lima@.service' &&
+        $(declare -f has); has '$SYS/lima@.service' SystemCallErrorNumber=EPERM"
+# newuidmap is setuid root: no-new-privileges (set or implied) would stop it.
+check "user lima@.service: nothing that implies NoNewPrivileges (newuidmap must run)" \
+        bash -c "! grep -qE '^(NoNewPrivileges=yes|LockPersonality|RestrictRealtime|RestrictSUIDSGID|RestrictNamespaces|SystemCallFilter|MemoryDenyWriteExecute)' '$USR/lima@.service'"
 
 # --- D-Bus activation files -------------------------------------------------------------------
 for pair in "system:$BUILD/dbus/system-services/io.lima.lima1.service:$SYS" \

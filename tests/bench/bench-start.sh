@@ -32,7 +32,9 @@ image_dir=${LIMAD_IMAGE_DIR:-/var/cache/limad/images/debian-12-local}
 work=$(mktemp -d /tmp/limad-bench-XXXXXX)
 mkdir -p "$work/ro" "$work/rw"
 . "$src/tests/vm/private-bus.sh"
-trap '"$limactl" stop -f native >/dev/null 2>&1; "$limactl" stop -f ci >/dev/null 2>&1;
+# Every step of the cleanup runs even if one fails (set -e would stop it, leaving the bus
+# daemon running, and with it an inherited VM lock).
+trap 'set +e; "$limactl" stop -f native >/dev/null 2>&1; "$limactl" stop -f ci >/dev/null 2>&1
         private_bus_stop; rm -rf "$work"' EXIT
 [ "$(id -u)" = 0 ] && chmod 0777 "$work/rw"
 

@@ -119,15 +119,20 @@ done
 # ---- reads: open to everyone ----
 for u in limad-alice limad-bob limad-admin root; do
         expect "GetInstance: $u" $u ok $M io.lima.lima1.Manager.GetInstance ai
-        expect "ValidateConfig: $u" $u ok $M io.lima.lima1.Manager.ValidateConfig "$images"
         expect "ListTemplates: $u" $u ok $M io.lima.lima1.Manager.ListTemplates
         expect "Properties.GetAll of alice's instance: $u" $u ok "$(ipath ai)" \
                 org.freedesktop.DBus.Properties.GetAll io.lima.lima1.Instance
         expect "GetManagedObjects: $u" $u ok $M org.freedesktop.DBus.ObjectManager.GetManagedObjects
 done
-out=$(gcall limad-bob $M io.lima.lima1.Manager.ValidateConfig "$images")
-case "$out" in *"/home/limad-bob"*) ok "ValidateConfig fills ~ with the caller's home" ;;
-*) not_ok "ValidateConfig as bob: $out" ;; esac
+# ValidateConfig composes as root: authorized like create-instance (bob may not create).
+for u in limad-alice limad-admin root; do
+        expect "ValidateConfig: $u" $u ok $M io.lima.lima1.Manager.ValidateConfig "$images"
+done
+expect "ValidateConfig: bob is refused like a create" limad-bob io.lima.lima1.Error.AccessDenied \
+        $M io.lima.lima1.Manager.ValidateConfig "$images"
+out=$(gcall limad-alice $M io.lima.lima1.Manager.ValidateConfig "$images")
+case "$out" in *"/home/limad-alice"*) ok "ValidateConfig fills ~ with the caller's home" ;;
+*) not_ok "ValidateConfig as alice: $out" ;; esac
 # The bus itself refuses what the policy does not list.
 expect "the bus refuses an unlisted method (Properties.Set) to users" limad-bob \
         org.freedesktop.DBus.Error.AccessDenied "$(ipath ai)" org.freedesktop.DBus.Properties.Set \

@@ -523,6 +523,33 @@ test_userns_no_fd_in_window(void)
         g_test_trap_assert_passed();
 }
 
+/* user.uid is the owner's to write: one past 32 bits is refused by name, not cut to 4242. */
+static void
+test_userns_guest_uid_range(void)
+{
+        g_autofree gchar *root = test_make_tmpdir();
+        g_autofree gchar *sock = g_build_filename(root, "u.sock", NULL);
+        g_autoptr(LimaMount) m = test_mount_new(root, "/mnt/share", TRUE);
+        g_autoptr(LimaVirtiofsdBinary) bin = NULL;
+        g_autoptr(LimaVirtiofsd) d = NULL;
+        g_autoptr(GError) error = NULL;
+        LimaVirtiofsdIds ids = { .guest_uid = G_GINT64_CONSTANT(4294967296) + TEST_GUEST_UID,
+                                 .guest_gid = -1 };
+        if (!g_file_test(C_VIRTIOFSD, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip(C_VIRTIOFSD " missing (tools/install-deps)");
+                test_rm_rf(root);
+                return;
+        }
+        bin = lima_virtiofsd_probe(C_VIRTIOFSD, &error);
+        g_assert_no_error(error);
+        d = lima_virtiofsd_start(bin, m, sock, root, &ids, &error);
+        g_assert_null(d);
+        g_assert_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG);
+        g_assert_nonnull(strstr(error->message, "user.uid 4294971538"));
+        g_assert_false(g_file_test(sock, G_FILE_TEST_EXISTS));
+        test_rm_rf(root);
+}
+
 /* A user without a range (nobody): the named error with the fix, before anything is made. */
 static void
 test_userns_no_subuid_range(void)
@@ -604,5 +631,6 @@ main(int argc, char **argv)
         g_test_add_func("/virtiofs/userns/log-not-followed", test_userns_log_not_followed);
         g_test_add_func("/virtiofs/userns/no-subuid-range", test_userns_no_subuid_range);
         g_test_add_func("/virtiofs/userns/no-fd-in-window", test_userns_no_fd_in_window);
+        g_test_add_func("/virtiofs/userns/guest-uid-range", test_userns_guest_uid_range);
         return g_test_run();
 }

@@ -502,9 +502,9 @@ test_userns_no_fd_in_window(void)
                 close(report[1]);
                 for (guint i = 0; i < 15; i++) {
                         g_autoptr(GError) error = NULL;
-                        g_autoptr(LimaVirtiofsd) d =
-                            lima_virtiofsd_start(NULL, m, sock, r, NULL, &error);
+                        LimaVirtiofsd *d = lima_virtiofsd_start(NULL, m, sock, r, NULL, &error);
                         g_assert_no_error(error);
+                        lima_virtiofsd_free(d);
                 }
                 kill(attacker, SIGKILL);
                 waitpid(attacker, NULL, 0);

@@ -4,7 +4,9 @@
 # and $work; exports DBUS_SYSTEM_BUS_ADDRESS. system_bus_stop ends what it started and
 # removes the polkit files it installed.
 #   LIMAD_TEST_NO_POLKIT=1: no polkitd (limad's fallback: owners and root only).
-export LIMA_TEMPLATES_PATH=$src/templates
+. "$src/tests/vm/image.sh"
+LIMA_TEMPLATES_PATH=$(image_templates_path "$work/templates")
+export LIMA_TEMPLATES_PATH
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/sysbus
 state=$work/state
 polkit_action=/usr/share/polkit-1/actions/io.lima.lima1.test-$$.policy

@@ -1,8 +1,10 @@
 # Sourced by the VM tests and benchmarks: a private session bus whose D-Bus activation runs
 # the limad under test, and a LIMA_HOME of its own. Needs $build (the meson build folder),
 # $src (the source tree) and $work (a scratch folder); exports the environment limactl uses.
+. "$src/tests/vm/image.sh"
 export LIMA_HOME=$work/home
-export LIMA_TEMPLATES_PATH=$src/templates
+LIMA_TEMPLATES_PATH=$(image_templates_path "$work/templates")
+export LIMA_TEMPLATES_PATH
 export LIMA_CACHE_HOME=$work/cache
 mkdir -p "$LIMA_HOME" "$work/services"
 

@@ -13,6 +13,15 @@ polkit_action=/usr/share/polkit-1/actions/io.lima.lima1.test-$$.policy
 polkit_rules=/etc/polkit-1/rules.d/40-limad-test-$$.rules
 system_bus_pids=()
 chmod 0755 "$work"
+# A run killed before its trap ran (SIGKILL) left its polkit files: remove those whose shell
+# is gone, so stale rules never outlive their test.
+for f in /usr/share/polkit-1/actions/io.lima.lima1.test-*.policy \
+        /etc/polkit-1/rules.d/40-limad-test-*.rules; do
+        [ -e "$f" ] || continue
+        p=${f##*test-}
+        p=${p%%.*}
+        kill -0 "$p" 2>/dev/null || rm -f "$f"
+done
 
 # Test users: the owner, another user, and an admin the test rule lets do everything.
 for u in limad-alice limad-bob limad-admin; do

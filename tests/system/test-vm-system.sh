@@ -33,6 +33,10 @@ cleanup() {
                 rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+require_image
 status() { busctl --system get-property io.lima.lima1 /io/lima/lima1/instance/vm \
         io.lima.lima1.Instance Status 2>&1; }
 

@@ -205,11 +205,20 @@ fi
 ct systemctl mask --runtime --quiet lima@bad.service
 out=$(as_alice busctl --system call io.lima.lima1 /io/lima/lima1/instance/bad \
         io.lima.lima1.Instance Start 'a{sv}' 0 2>&1)
+# busctl does not print the error's name; the host's gdbus does, on the container's bus (as root).
+name_out=$(gdbus call --address "unix:path=/proc/$ct_pid/root/run/dbus/system_bus_socket" \
+        --dest io.lima.lima1 --object-path /io/lima/lima1/instance/bad \
+        --method io.lima.lima1.Instance.Start '{}' 2>&1)
 ct systemctl unmask --runtime --quiet lima@bad.service
 if [[ $out == *masked*journalctl* ]]; then
         ok "Start of a masked unit fails with systemd's reason and the journal hint"
 else
         not_ok "Start of a masked unit: $out"
+fi
+if [[ $name_out == *"GDBus.Error:io.lima.lima1.Error.UnitFailed:"* ]]; then
+        ok "and the error is named io.lima.lima1.Error.UnitFailed"
+else
+        not_ok "the masked unit's error name: $name_out"
 fi
 
 t0=$(date +%s)

@@ -30,3 +30,11 @@ image_templates_path() {
         chmod 0755 "$dir" && chmod 0644 "$dir/debian-12-local.yaml"
         echo "$dir:$src/templates"
 }
+
+# A failed test keeps $1 (its scratch folder) for a look, but not its disks: the logs are what
+# is read, and kept disks (gigabytes each) would pile up under /tmp run after run.
+prune_kept_work() {
+        find "$1" -xdev -type f \( -name diffdisk -o -name basedisk -o -name '*.qcow2' \
+                -o -name '*.iso' -o -name '*.img' \) -delete 2>/dev/null
+        return 0
+}

@@ -76,7 +76,8 @@ cleanup() {
         "$limactl" stop -f vm >/dev/null 2>&1
         declare -F private_bus_stop >/dev/null && private_bus_stop
         if [ "$fail" -gt 0 ]; then
-                echo "# kept $work for a look (limad.log, home/vm/*.log)"
+                prune_kept_work "$work"
+                echo "# kept $work for a look (limad.log, home/vm/*.log; disks removed)"
         else
                 rm -rf "$work"
         fi

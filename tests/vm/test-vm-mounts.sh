@@ -135,7 +135,8 @@ fi
 
 work=$(mktemp -d /tmp/limad-mounts-XXXXXX)
 . "$src/tests/vm/private-bus.sh"
-trap 'private_bus_stop; [ "$fail" -eq 0 ] && rm -rf "$work"' EXIT
+trap 'private_bus_stop; if [ "$fail" -eq 0 ]; then rm -rf "$work"; else prune_kept_work "$work"
+        echo "# kept $work for a look (limad.log, home/*/*.log; disks removed)"; fi' EXIT
 # Killed (a stage deadline, ^C), still end the guest and its helpers: the EXIT trap does it.
 trap 'exit 143' TERM
 trap 'exit 130' INT

@@ -21,7 +21,7 @@ not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - ${1//$'\n'/ | }";
 rt() {
         local t0
         t0=$(date +%s)
-        out=$(env LIMAD_TEST_LOGS="$work/logs-$((pass + fail))" LIMAD_VM_LOCK=none \
+        out=$(env LIMAD_TEST_LOGS="$work/logs-$((pass + fail))" LIMAD_VM_LOCK=none LIMAD_NO_CLEANUP=1 \
                 LIMAD_SYSTEM_LOCK=none "$@" 2>&1)
         rc=$?
         secs=$(($(date +%s) - t0))

@@ -57,13 +57,13 @@ json_is() {
         j=$("$limactl" list --json "$name" 2>&1) || { echo "$j"; return 1; }
         jq -e "$1" <<<"$j" >/dev/null || { echo "$j"; return 1; }
 }
-# Every mount of lima.yaml (and the runtime one while it is there) reads "mounted".
+# Every mount reads "mounted": this file's (the template's base adds the home folder), and
+# the runtime one while it is there.
 extra_mounts=0
 all_mounted() {
-        json_is "(.mounts | length) == $(($(grep -c 'location:' "$work/$name.yaml") + extra_mounts))
+        json_is "(.mounts | length) >= $(($(grep -c 'location:' "$work/$name.yaml") + extra_mounts))
                  and all(.mounts[]; .state == \"mounted\")"
 }
-mount_state_is() { json_is "any(.mounts[]; .mountPoint == $(js "$1") and .state == \"$2\")"; }
 # NAME COMMAND…: passes when COMMAND, run in the guest through ssh, got there (prints
 # "reached" first) and was refused as read-only or not permitted, not failed for another reason.
 check_refused() {

@@ -26,7 +26,7 @@ build=$(cd "$1" && pwd)
 rounds=${2:-3}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 limactl=$build/client/limactl
-image_dir=${LIMAD_IMAGE_DIR:-/var/cache/limad/images/debian-12-local}
+. "$src/tests/vm/image.sh"
 [ -f "$image_dir/disk.qcow2" ] || { echo "bench-start: no image; run tools/build-guest-image" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/limad-bench-XXXXXX)
@@ -34,8 +34,12 @@ mkdir -p "$work/ro" "$work/rw"
 . "$src/tests/vm/private-bus.sh"
 # Every step of the cleanup runs even if one fails (set -e would stop it, leaving the bus
 # daemon running, and with it an inherited VM lock).
-trap 'set +e; "$limactl" stop -f native >/dev/null 2>&1; "$limactl" stop -f ci >/dev/null 2>&1
+qemu_pid=
+trap 'set +e; [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+        "$limactl" stop -f native >/dev/null 2>&1; "$limactl" stop -f ci >/dev/null 2>&1
         private_bus_stop; rm -rf "$work"' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 [ "$(id -u)" = 0 ] && chmod 0777 "$work/rw"
 
 now() { date +%s.%N; }
@@ -74,7 +78,7 @@ guest_phases() {
 
 # QEMU with the given argv until ssh as the instance's user works (at most 10 min): sets raw_s.
 raw_boot() {
-        local t qemu_pid
+        local t
         t=$(now)
         "$@" >/dev/null 2>"$work/raw-qemu.log" &
         qemu_pid=$!
@@ -91,6 +95,7 @@ raw_boot() {
         raw_s=$(since "$t")
         kill "$qemu_pid"
         wait "$qemu_pid" 2>/dev/null || true
+        qemu_pid=
 }
 
 declare -A cells # "row col round" -> value

@@ -7,12 +7,12 @@
 #
 #   tests/vm/test-vm-cloud-init.sh BUILD_DIR
 #
-# Prints TAP. Needs the image in /var/cache/limad/images/debian-12-local (LIMAD_IMAGE_DIR).
+# Prints TAP. Needs the image (tests/vm/image.sh: LIMA_CACHE_DIR, default /var/cache/limad).
 set -u
 build=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
 limactl=$build/client/limactl
-image_dir=${LIMAD_IMAGE_DIR:-/var/cache/limad/images/debian-12-local}
+. "$src/tests/vm/image.sh"
 
 work=$(mktemp -d /tmp/limad-vm-XXXXXX)
 mkdir -p "$work/share"

@@ -39,6 +39,21 @@
  *       The answer to PING <token>, with the same token. A host ignores a PONG whose token it
  *       did not send.
  *
+ *   BOOT <phase> ok
+ *   BOOT <phase> failed <reason>
+ *       Native boot (lima-guestagent boot): a step of this boot's provisioning is over.
+ *       <phase> is one of plan (the seed's boot plan was read), user (the user, its key and
+ *       sudo rule exist), sshd (sshd listens on port 22), mounts (every MOUNT of the plan was
+ *       reported), provision (the boot script and provisioning scripts ran) and done (the
+ *       last one). <reason> is percent-encoded text, 1 to LIMA_GUEST_REASON_MAX bytes decoded.
+ *       A session replays every BOOT and MOUNT of the current boot after its READY, so a host
+ *       that connects late misses nothing; a new boot id starts a new set.
+ *
+ *   MOUNT mounted <mount-point>
+ *   MOUNT failed <mount-point> <reason>
+ *       Native boot: a 9p/virtiofs mount of the plan (or a runtime virtiofs mount) is mounted
+ *       or failed. <mount-point> is absolute and percent-encoded; <reason> as for BOOT.
+ *
  * Messages, host → guest:
  *
  *   PING <token>
@@ -77,13 +92,28 @@
 /* Bytes in one line including its '\n'. */
 #define LIMA_GUEST_LINE_MAX  4096
 #define LIMA_GUEST_TOKEN_MAX 64
+/* Decoded bytes of a BOOT/MOUNT reason. */
+#define LIMA_GUEST_REASON_MAX 512
 
 typedef enum {
         LIMA_GUEST_MESSAGE_READY,   /* guest → host */
         LIMA_GUEST_MESSAGE_PONG,    /* guest → host */
         LIMA_GUEST_MESSAGE_PING,    /* host → guest */
         LIMA_GUEST_MESSAGE_INOTIFY, /* host → guest */
+        LIMA_GUEST_MESSAGE_BOOT,    /* guest → host */
+        LIMA_GUEST_MESSAGE_MOUNT,   /* guest → host */
 } LimaGuestMessageType;
+
+/* The native boot's steps, in the order the agent does them. */
+typedef enum {
+        LIMA_GUEST_BOOT_PLAN,
+        LIMA_GUEST_BOOT_USER,
+        LIMA_GUEST_BOOT_SSHD,
+        LIMA_GUEST_BOOT_MOUNTS,
+        LIMA_GUEST_BOOT_PROVISION,
+        LIMA_GUEST_BOOT_DONE,
+        LIMA_GUEST_BOOT_N_PHASES,
+} LimaGuestBootPhase;
 
 typedef enum {
         LIMA_GUEST_INOTIFY_MODIFY,
@@ -100,9 +130,24 @@ typedef struct {
         char boot_id[LIMA_GUEST_TOKEN_MAX + 1]; /* READY */
         char token[LIMA_GUEST_TOKEN_MAX + 1];   /* PING, PONG */
         LimaGuestInotifyEvent event;            /* INOTIFY */
-        char path[LIMA_GUEST_LINE_MAX];         /* INOTIFY, decoded; always starts with '/' */
-        size_t path_len;                        /* INOTIFY, strlen(path) */
+        char path[LIMA_GUEST_LINE_MAX];         /* INOTIFY, MOUNT: decoded, starts with '/' */
+        size_t path_len;                        /* INOTIFY, MOUNT: strlen(path) */
+        LimaGuestBootPhase phase;               /* BOOT */
+        int ok;                                 /* BOOT, MOUNT: 1 ok/mounted, 0 failed */
+        char reason[LIMA_GUEST_REASON_MAX + 1]; /* BOOT, MOUNT when failed; else "" */
 } LimaGuestMessage;
+
+static inline const char *
+lima_guest_boot_phase_to_string(LimaGuestBootPhase phase)
+{
+        static const char *const names[] = {
+                "plan", "user", "sshd", "mounts", "provision", "done"
+        };
+
+        if ((unsigned int)phase >= LIMA_GUEST_BOOT_N_PHASES)
+                return NULL;
+        return names[phase];
+}
 
 static inline const char *
 lima_guest_inotify_event_to_string(LimaGuestInotifyEvent event)
@@ -281,13 +326,35 @@ lima_guest_parse_version(const char *s, size_t len, unsigned int *version)
         return 0;
 }
 
+/* "<ok-word>" alone, or "failed <reason>" with a non-empty percent-encoded reason of at most
+ * LIMA_GUEST_REASON_MAX bytes: sets out->ok and out->reason. 0 when valid, -1 otherwise. */
+static inline int
+lima_guest_parse_status(const char *const *fields, const size_t *lens, size_t n_fields,
+                        const char *ok_word, LimaGuestMessage *out)
+{
+        int n;
+
+        if (n_fields == 1 && lima_guest_field_equals(fields[0], lens[0], ok_word)) {
+                out->ok = 1;
+                out->reason[0] = '\0';
+                return 0;
+        }
+        if (n_fields != 2 || !lima_guest_field_equals(fields[0], lens[0], "failed"))
+                return -1;
+        n = lima_guest_percent_decode(fields[1], lens[1], out->reason, sizeof(out->reason));
+        if (n <= 0)
+                return -1;
+        out->ok = 0;
+        return 0;
+}
+
 /* Parses line[0..len), which may end in one '\n' and may hold any bytes (a NUL makes it
  * invalid). Returns 0 and fills out, or -1 (out is then unspecified). */
 static inline int
 lima_guest_message_parse_n(const char *line, size_t len, LimaGuestMessage *out)
 {
-        const char *fields[4];
-        size_t lens[4];
+        const char *fields[5];
+        size_t lens[5];
         size_t n_fields = 0;
         size_t start = 0;
 
@@ -343,6 +410,44 @@ lima_guest_message_parse_n(const char *line, size_t len, LimaGuestMessage *out)
                 out->path_len = (size_t)n;
                 return 0;
         }
+        if (lima_guest_field_equals(fields[0], lens[0], "BOOT")) {
+                int found = 0;
+                if (n_fields < 3)
+                        return -1;
+                for (unsigned int p = 0; p < LIMA_GUEST_BOOT_N_PHASES && !found; p++) {
+                        const char *name = lima_guest_boot_phase_to_string((LimaGuestBootPhase)p);
+                        if (lima_guest_field_equals(fields[1], lens[1], name)) {
+                                out->phase = (LimaGuestBootPhase)p;
+                                found = 1;
+                        }
+                }
+                if (!found ||
+                    lima_guest_parse_status(fields + 2, lens + 2, n_fields - 2, "ok", out) < 0)
+                        return -1;
+                out->type = LIMA_GUEST_MESSAGE_BOOT;
+                return 0;
+        }
+        if (lima_guest_field_equals(fields[0], lens[0], "MOUNT")) {
+                const char *status[2];
+                size_t status_lens[2];
+                int n;
+                /* MOUNT <status> <path> [<reason>]: the status check wants <status> [<reason>]. */
+                if (n_fields < 3)
+                        return -1;
+                status[0] = fields[1];
+                status_lens[0] = lens[1];
+                status[1] = n_fields > 3 ? fields[3] : NULL;
+                status_lens[1] = n_fields > 3 ? lens[3] : 0;
+                if (n_fields > 4 ||
+                    lima_guest_parse_status(status, status_lens, n_fields - 2, "mounted", out) < 0)
+                        return -1;
+                n = lima_guest_percent_decode(fields[2], lens[2], out->path, sizeof(out->path));
+                if (n < 0 || out->path[0] != '/')
+                        return -1;
+                out->type = LIMA_GUEST_MESSAGE_MOUNT;
+                out->path_len = (size_t)n;
+                return 0;
+        }
         return -1;
 }
 
@@ -368,6 +473,46 @@ static inline int
 lima_guest_append_str(char *buf, size_t size, size_t *n, const char *s)
 {
         return lima_guest_append(buf, size, n, s, strlen(s));
+}
+
+/* Appends percent-encoded s, failing when it does not fit. */
+static inline int
+lima_guest_append_encoded(char *buf, size_t size, size_t *n, const char *s, size_t len)
+{
+        int encoded = lima_guest_percent_encode(s, len, buf + *n, size - *n);
+
+        if (encoded < 0)
+                return -1;
+        *n += (size_t)encoded;
+        return 0;
+}
+
+/* The BOOT and MOUNT lines, without the '\n'. */
+static inline int
+lima_guest_format_report(const LimaGuestMessage *msg, char *buf, size_t size, size_t *n)
+{
+        size_t reason_len = lima_guest_bounded_strlen(msg->reason, sizeof(msg->reason));
+        size_t path_len = lima_guest_bounded_strlen(msg->path, sizeof(msg->path));
+        const char *phase = lima_guest_boot_phase_to_string(msg->phase);
+
+        if (!msg->ok && (reason_len == 0 || reason_len > LIMA_GUEST_REASON_MAX))
+                return -1;
+        if (msg->type == LIMA_GUEST_MESSAGE_BOOT) {
+                if (phase == NULL || lima_guest_append_str(buf, size, n, "BOOT ") < 0 ||
+                    lima_guest_append_str(buf, size, n, phase) < 0 ||
+                    lima_guest_append_str(buf, size, n, msg->ok ? " ok" : " failed ") < 0)
+                        return -1;
+        } else {
+                if (msg->path[0] != '/' || path_len == sizeof(msg->path) ||
+                    lima_guest_append_str(buf, size, n,
+                                          msg->ok ? "MOUNT mounted " : "MOUNT failed ") < 0 ||
+                    lima_guest_append_encoded(buf, size, n, msg->path, path_len) < 0 ||
+                    (!msg->ok && lima_guest_append_str(buf, size, n, " ") < 0))
+                        return -1;
+        }
+        if (!msg->ok && lima_guest_append_encoded(buf, size, n, msg->reason, reason_len) < 0)
+                return -1;
+        return 0;
 }
 
 /* Writes msg as one line, '\n' included, NUL-terminated, into buf (size bytes). Returns the
@@ -423,6 +568,11 @@ lima_guest_message_format(const LimaGuestMessage *msg, char *buf, size_t size)
                 if (encoded < 0)
                         return -1;
                 n += (size_t)encoded;
+                break;
+        case LIMA_GUEST_MESSAGE_BOOT:
+        case LIMA_GUEST_MESSAGE_MOUNT:
+                if (lima_guest_format_report(msg, buf, size, &n) < 0)
+                        return -1;
                 break;
         default:
                 return -1;

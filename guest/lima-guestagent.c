@@ -1,6 +1,8 @@
 /*
  * lima-guestagent: runs inside the guest. Tells the host agent it is up (READY), answers PING,
  * and applies mountInotify events by touching files. The wire format is lima-guest-protocol.h.
+ * Started as "boot --seed DIR" (the native route), it first provisions the guest from the
+ * seed (lima-guest-boot.c) and reports each step and sshd's start to the host.
  *
  * Plain libc and statically linked: it is copied onto whatever guest image the user runs.
  */
@@ -18,11 +20,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lima-guest-boot.h"
 #include "lima-guest-protocol.h"
 
 /* Seconds between attempts to open a missing port, and between log lines about it. */
@@ -34,6 +38,10 @@
  * per PORT_LOG_EVERY_SECONDS: a read-only mount fails every event, a confused host may send
  * nothing but junk, and the log should still show the rest. */
 #define WARNING_BURST 10
+/* How often the native boot looks whether sshd listens yet. */
+#define SSHD_POLL_MS 200
+/* BOOT and MOUNT lines kept for replay to every new session. */
+#define REPORTS_MAX (LIMA_GUEST_BOOT_PLAN_MAX * 2 + 64)
 
 static int verbose;
 /* journald reads "<N>" at the start of a line as the priority; a terminal would show it. */
@@ -224,6 +232,15 @@ typedef struct {
         int failed; /* the port broke while replying: end the session */
 } Session;
 
+/* The native boot's state: its reports so far, in order, replayed after every READY. */
+static char *reports[REPORTS_MAX];
+static size_t n_reports;
+static int boot_fd = -1;
+static pid_t boot_pid;
+static int sshd_pending;
+static LimaGuestLineBuffer boot_lines;
+static Session *current_session;
+
 static double warning_window;
 static unsigned int warning_count;
 
@@ -315,6 +332,78 @@ apply_inotify(const LimaGuestMessage *msg)
                           lima_guest_inotify_event_to_string(msg->event), strerror(errno));
 }
 
+/* Keeps a report line (with its '\n') and sends it to the host when one is connected. */
+static void
+report_add(const char *line, size_t len)
+{
+        char *copy;
+
+        if (n_reports == REPORTS_MAX) {
+                agent_log(LOG_WARNING, "too many boot reports; dropping one");
+                return;
+        }
+        copy = malloc(len + 2);
+        if (copy == NULL)
+                return;
+        memcpy(copy, line, len);
+        copy[len] = '\n';
+        copy[len + 1] = '\0';
+        reports[n_reports++] = copy;
+        if (current_session != NULL && !current_session->failed &&
+            write_reply(current_session->fd, copy, len + 1) < 0) {
+                agent_log(LOG_INFO, "cannot send a boot report: %s", strerror(errno));
+                current_session->failed = 1;
+        }
+}
+
+/* A line from the boot child: only well-formed reports go on. */
+static void
+boot_handle_line(const char *line, size_t len, void *user_data)
+{
+        LimaGuestMessage msg;
+
+        if (len == 0)
+                return;
+        if (lima_guest_message_parse_n(line, len, &msg) < 0 ||
+            (msg.type != LIMA_GUEST_MESSAGE_BOOT && msg.type != LIMA_GUEST_MESSAGE_MOUNT)) {
+                agent_log(LOG_WARNING, "ignoring a malformed report from the boot child");
+                return;
+        }
+        report_add(line, len);
+}
+
+static void
+boot_read(void)
+{
+        char buf[LIMA_GUEST_LINE_MAX];
+        ssize_t n = read(boot_fd, buf, sizeof(buf));
+        int status;
+
+        if (n < 0 && errno == EINTR)
+                return;
+        if (n > 0) {
+                lima_guest_line_buffer_feed(&boot_lines, buf, (size_t)n, boot_handle_line, NULL);
+                return;
+        }
+        close(boot_fd);
+        boot_fd = -1;
+        while (waitpid(boot_pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        agent_log(LOG_INFO, "native boot finished");
+}
+
+static void
+sshd_check(void)
+{
+        static const char line[] = "BOOT sshd ok";
+
+        if (!sshd_pending || !lima_guest_sshd_listens())
+                return;
+        sshd_pending = 0;
+        agent_log(LOG_INFO, "sshd listens");
+        report_add(line, strlen(line));
+}
+
 static void
 session_handle_line(const char *line, size_t len, void *user_data)
 {
@@ -346,6 +435,8 @@ session_handle_line(const char *line, size_t len, void *user_data)
                 break;
         case LIMA_GUEST_MESSAGE_READY:
         case LIMA_GUEST_MESSAGE_PONG:
+        case LIMA_GUEST_MESSAGE_BOOT:
+        case LIMA_GUEST_MESSAGE_MOUNT:
                 if (warning_allowed())
                         agent_log(LOG_WARNING, "ignoring a guest-to-host message sent by the host");
                 break;
@@ -370,22 +461,50 @@ session_run(int fd, const char *boot_id)
                 return;
         }
         agent_log(LOG_INFO, "sent READY, protocol %d", LIMA_GUEST_PROTOCOL_VERSION);
+        for (size_t i = 0; i < n_reports; i++) {
+                if (write_all(fd, reports[i], strlen(reports[i])) < 0) {
+                        agent_log(LOG_INFO, "cannot replay the boot reports: %s", strerror(errno));
+                        return;
+                }
+        }
 
         memset(&lines, 0, sizeof(lines));
+        current_session = &session;
         for (;;) {
-                ssize_t n = read(fd, buf, sizeof(buf));
+                struct pollfd pfds[2] = { { .fd = fd, .events = POLLIN },
+                                          { .fd = boot_fd, .events = POLLIN } };
+                ssize_t n;
                 size_t n_discarded;
+                int n_ready;
 
+                sshd_check();
+                if (session.failed)
+                        break;
+                n_ready = poll(pfds, boot_fd >= 0 ? 2 : 1, sshd_pending ? SSHD_POLL_MS : -1);
+                if (n_ready < 0 && errno != EINTR) {
+                        agent_log(LOG_INFO, "poll: %s", strerror(errno));
+                        break;
+                }
+                if (n_ready <= 0)
+                        continue;
+                if (boot_fd >= 0 && pfds[1].revents != 0) {
+                        boot_read();
+                        if (session.failed)
+                                break;
+                }
+                if (pfds[0].revents == 0)
+                        continue;
+                n = read(fd, buf, sizeof(buf));
                 if (n < 0 && errno == EINTR)
                         continue;
                 /* virtio-serial reads EOF (or EAGAIN) while no host is connected. */
                 if (n == 0) {
                         agent_log(LOG_INFO, "host disconnected");
-                        return;
+                        break;
                 }
                 if (n < 0) {
                         agent_log(LOG_INFO, "host connection lost: %s", strerror(errno));
-                        return;
+                        break;
                 }
                 n_discarded = lima_guest_line_buffer_feed(&lines, buf, (size_t)n,
                                                           session_handle_line, &session);
@@ -393,8 +512,9 @@ session_run(int fd, const char *boot_id)
                         agent_log(LOG_WARNING, "discarded %zu line(s) longer than %d bytes",
                                   n_discarded, LIMA_GUEST_LINE_MAX);
                 if (session.failed)
-                        return;
+                        break;
         }
+        current_session = NULL;
 }
 
 static void
@@ -402,6 +522,7 @@ print_usage(FILE *out)
 {
         fprintf(out,
                 "Usage: lima-guestagent [daemon] [--port PATH] [--verbose]\n"
+                "       lima-guestagent boot --seed DIR [--port PATH] [--verbose]\n"
                 "\n"
                 "The agent inside a limad guest. It opens the virtio-serial port PATH, says\n"
                 "READY to the host agent, answers its PINGs and applies its mountInotify\n"
@@ -411,6 +532,10 @@ print_usage(FILE *out)
                 "stderr. The wire format is described in lima-guest-protocol.h.\n"
                 "\n"
                 "  daemon               accepted and ignored (the command line Lima uses)\n"
+                "  boot --seed DIR      first provision this guest from the limad seed\n"
+                "                       mounted at DIR (its " LIMA_GUEST_BOOT_PLAN_FILE " file:\n"
+                "                       user, key, sudo, host name, mounts, then boot.sh)\n"
+                "                       and report each step to the host (native route)\n"
                 "  --port PATH          the port to use (default " LIMA_GUEST_PORT_DEVICE ");\n"
                 "                       a unix socket path is connected to instead of opened\n"
                 "  --virtio-port PATH   same as --port\n"
@@ -422,16 +547,19 @@ print_usage(FILE *out)
 int
 main(int argc, char **argv)
 {
-        enum { OPT_PORT = 256, OPT_VERSION };
+        enum { OPT_PORT = 256, OPT_VERSION, OPT_SEED };
         static const struct option options[] = {
                 { "port", required_argument, NULL, OPT_PORT },
                 { "virtio-port", required_argument, NULL, OPT_PORT },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
+                { "seed", required_argument, NULL, OPT_SEED },
                 { NULL, 0, NULL, 0 },
         };
         const char *port = LIMA_GUEST_PORT_DEVICE;
+        const char *seed = NULL;
+        int boot = 0;
         char boot_id[LIMA_GUEST_TOKEN_MAX + 1];
         int opt;
 
@@ -439,6 +567,9 @@ main(int argc, char **argv)
                 switch (opt) {
                 case OPT_PORT:
                         port = optarg;
+                        break;
+                case OPT_SEED:
+                        seed = optarg;
                         break;
                 case 'v':
                         verbose = 1;
@@ -455,11 +586,20 @@ main(int argc, char **argv)
                         return 2;
                 }
         }
-        if (optind < argc && strcmp(argv[optind], "daemon") == 0)
+        if (optind < argc && strcmp(argv[optind], "daemon") == 0) {
                 optind++;
+        } else if (optind < argc && strcmp(argv[optind], "boot") == 0) {
+                boot = 1;
+                optind++;
+        }
         if (optind < argc) {
                 fprintf(stderr, "lima-guestagent: unexpected argument '%s'; see --help\n",
                         argv[optind]);
+                return 2;
+        }
+        if (boot != (seed != NULL) || (seed != NULL && seed[0] == '\0')) {
+                fprintf(stderr, "lima-guestagent: boot needs --seed DIR, and --seed needs "
+                                "boot; see --help\n");
                 return 2;
         }
         if (port[0] == '\0') {
@@ -473,6 +613,14 @@ main(int argc, char **argv)
         read_boot_id(boot_id, sizeof(boot_id));
         agent_log(LOG_INFO, "lima-guestagent %s starting on %s, boot id %s", LIMAD_VERSION, port,
                   boot_id);
+        if (boot) {
+                boot_fd = lima_guest_boot_start(seed, &boot_pid);
+                if (boot_fd < 0) {
+                        agent_log(LOG_ERR, "cannot start the native boot: %s", strerror(errno));
+                        return EXIT_FAILURE;
+                }
+                sshd_pending = 1;
+        }
 
         for (;;) {
                 int fd = port_open_wait(port);

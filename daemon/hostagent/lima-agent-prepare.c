@@ -1,6 +1,7 @@
 #include "lima-agent-prepare.h"
 
 #include <errno.h>
+#include <string.h>
 #include <glib/gi18n.h>
 
 #include "lima-cidata.h"
@@ -39,6 +40,40 @@ lima_agent_find_guestagent(void)
         if (g_file_test(build_tree, G_FILE_TEST_IS_EXECUTABLE))
                 return g_canonicalize_filename(build_tree, NULL);
         return NULL;
+}
+
+static gboolean
+lima_prepare_cmdline_chooses_cloud_init(const gchar *cmdline)
+{
+        g_auto(GStrv) words = NULL;
+
+        if (cmdline == NULL)
+                return FALSE;
+        words = g_strsplit_set(cmdline, " \t", -1);
+        for (guint i = 0; words[i] != NULL; i++) {
+                if (g_str_has_prefix(words[i], "cloud-init="))
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+gboolean
+lima_agent_native_boot_supported(const LimaImage *image, const gchar *guestagent)
+{
+        const gchar *location = image->file.location.value;
+        g_autofree gchar *dir = NULL;
+        g_autofree gchar *marker = NULL;
+
+        if (!image->has_kernel || guestagent == NULL || location == NULL ||
+            lima_prepare_cmdline_chooses_cloud_init(image->kernel_cmdline.value))
+                return FALSE;
+        if (g_str_has_prefix(location, "file://"))
+                location += strlen("file://");
+        if (!g_path_is_absolute(location))
+                return FALSE;
+        dir = g_path_get_dirname(location);
+        marker = g_build_filename(dir, LIMA_NATIVE_BOOT_MARKER, NULL);
+        return g_file_test(marker, G_FILE_TEST_IS_REGULAR);
 }
 
 typedef struct {
@@ -103,6 +138,19 @@ lima_agent_prepare_run(LimaWorker *worker, gpointer data, GError **error)
                         return FALSE;
                 prep->kernel_cmdline = g_strdup(image->kernel_cmdline.value);
         }
+        guestagent = lima_agent_find_guestagent();
+        prep->native_boot = lima_agent_native_boot_supported(image, guestagent);
+        if (prep->native_boot) {
+                /* cloud-init's generator reads this before any unit runs: it stays out, and
+                 * the image's lima-native-boot.service runs the agent from the seed. */
+                g_autofree gchar *old = g_steal_pointer(&prep->kernel_cmdline);
+                prep->kernel_cmdline = old != NULL && *old != '\0'
+                                           ? g_strconcat(old, " cloud-init=disabled", NULL)
+                                           : g_strdup("cloud-init=disabled");
+        }
+        lima_worker_progress(worker, "keys", 0.04,
+                             prep->native_boot ? _("boot route: native (lima-guestagent)")
+                                               : _("boot route: cloud-init"));
         if (image->has_initrd) {
                 prep->initrd =
                     lima_prepare_fetch(worker, cache, &image->initrd, _("initrd"), error);
@@ -160,7 +208,6 @@ lima_agent_prepare_run(LimaWorker *worker, gpointer data, GError **error)
                 lima_worker_progress(worker, "mounts", 0.32, _("created %s"), m->location.value);
         }
         lima_worker_progress(worker, "cidata", 0.35, _("writing the cloud-init seed"));
-        guestagent = lima_agent_find_guestagent();
         {
                 const gchar *keys[] = { pubkey, NULL };
                 LimaCidataPlan plan = {

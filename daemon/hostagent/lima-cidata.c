@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lima-error.h"
+#include "lima-guest-protocol.h"
 #include "lima-instance-name.h"
 #include "lima-iso9660.h"
 #include "lima-size.h"
@@ -66,6 +67,10 @@ static const gchar lima_cidata_boot_sh[] =
     "\n"
     "for f in \"${LIMA_CIDATA_MNT}\"/boot/*.sh \"${LIMA_CIDATA_MNT}\"/provision.dependency/* \\\n"
     "\t\"${LIMA_CIDATA_MNT}\"/provision.system/*; do\n"
+    "\t# The native route: the guest agent runs this script, it is already up.\n"
+    "\tif [ -n \"${LIMA_CIDATA_NATIVE:-}\" ] && [ \"${f##*/}\" = 25-guestagent.sh ]; then\n"
+    "\t\tcontinue\n"
+    "\tfi\n"
     "\tif [ -f \"$f\" ]; then\n"
     "\t\tlima_run \"$f\"\n"
     "\tfi\n"
@@ -555,6 +560,65 @@ lima_cidata_mount_script(const LimaCidataPlan *plan, GError **error)
         return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+static void
+lima_cidata_plan_field(GString *out, const gchar *value)
+{
+        gsize size = strlen(value) * 3 + 1;
+        g_autofree gchar *encoded = g_malloc(size);
+
+        lima_guest_percent_encode(value, strlen(value), encoded, size);
+        g_string_append_c(out, ' ');
+        g_string_append(out, encoded);
+}
+
+gchar *
+lima_cidata_boot_plan(const LimaCidataPlan *plan, GError **error)
+{
+        const LimaConfig *cfg = plan->config;
+        g_autoptr(GString) out = g_string_new("LIMAD-BOOT-PLAN 1\n");
+        g_autofree gchar *hostname = NULL;
+        g_autofree gchar *uid = NULL;
+        const gchar *type;
+
+        if (!lima_cidata_check_plan(plan, error))
+                return NULL;
+        hostname = lima_cidata_hostname(plan->instance_name);
+        uid = g_strdup_printf("%" G_GINT64_FORMAT, cfg->user_uid.value);
+        g_string_append(out, "# Read by lima-guestagent boot (the native route); format in "
+                             "guest/lima-guest-boot.h.\nHOSTNAME");
+        lima_cidata_plan_field(out, hostname);
+        g_string_append(out, "\nUSER");
+        lima_cidata_plan_field(out, cfg->user_name.value);
+        lima_cidata_plan_field(out, uid);
+        lima_cidata_plan_field(out, cfg->user_home.value);
+        lima_cidata_plan_field(out, cfg->user_shell.value);
+        if (cfg->user_comment.value != NULL && *cfg->user_comment.value != '\0')
+                lima_cidata_plan_field(out, cfg->user_comment.value);
+        g_string_append_c(out, '\n');
+        for (guint i = 0; plan->ssh_public_keys[i] != NULL; i++) {
+                g_string_append(out, "KEY");
+                lima_cidata_plan_field(out, plan->ssh_public_keys[i]);
+                g_string_append_c(out, '\n');
+        }
+        type = cfg->mount_type.value != NULL ? cfg->mount_type.value : "";
+        /* reverse-sshfs is the host agent's; boot.sh makes its mount points. */
+        if (g_str_equal(type, "9p") || g_str_equal(type, "virtiofs")) {
+                for (guint i = 0; i < cfg->mounts->len; i++) {
+                        LimaMount *m = g_ptr_array_index(cfg->mounts, i);
+                        g_autofree gchar *options = lima_cidata_mount_options(m, type, error);
+                        if (options == NULL)
+                                return NULL;
+                        g_string_append(out, "MOUNT");
+                        lima_cidata_plan_field(out, type);
+                        lima_cidata_plan_field(out, m->tag);
+                        lima_cidata_plan_field(out, options);
+                        lima_cidata_plan_field(out, m->mount_point.value);
+                        g_string_append_c(out, '\n');
+                }
+        }
+        return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 static gboolean
 lima_cidata_add_provision_files(const LimaCidataPlan *plan, GPtrArray *files, GError **error)
 {
@@ -564,8 +628,17 @@ lima_cidata_add_provision_files(const LimaCidataPlan *plan, GPtrArray *files, GE
                 const gchar *script = lima_cidata_provision_script(p);
                 g_autofree gchar *path = NULL;
 
-                /* boot: in user-data's bootcmd; ansible: runs on the host, not from here. */
-                if (g_str_equal(mode, "boot") || g_str_equal(mode, "ansible"))
+                /* ansible: runs on the host, not from here. */
+                if (g_str_equal(mode, "ansible"))
+                        continue;
+                /* boot: in user-data's bootcmd for cloud-init; a file for the native route,
+                 * which runs it with the params in its environment. */
+                if (g_str_equal(mode, "boot") && script != NULL) {
+                        path = g_strdup_printf("provision.boot/%08u", i);
+                        g_ptr_array_add(files, lima_iso_file_new_text(path, script, 0755));
+                        continue;
+                }
+                if (g_str_equal(mode, "boot"))
                         continue;
                 if (!g_str_equal(mode, "system") && !g_str_equal(mode, "user") &&
                     !g_str_equal(mode, "dependency")) {
@@ -619,8 +692,12 @@ lima_cidata_files(const LimaCidataPlan *plan, GError **error)
         g_autofree gchar *param_env = NULL;
         g_autofree gchar *etc_environment = NULL;
         g_autofree gchar *mounts = NULL;
+        g_autofree gchar *boot_plan = NULL;
 
         if (user_data == NULL)
+                return NULL;
+        boot_plan = lima_cidata_boot_plan(plan, error);
+        if (boot_plan == NULL)
                 return NULL;
         meta_data = lima_cidata_meta_data(plan, error);
         if (meta_data == NULL)
@@ -640,6 +717,7 @@ lima_cidata_files(const LimaCidataPlan *plan, GError **error)
 
         g_ptr_array_add(files, lima_iso_file_new_text("meta-data", meta_data, 0644));
         g_ptr_array_add(files, lima_iso_file_new_text("user-data", user_data, 0644));
+        g_ptr_array_add(files, lima_iso_file_new_text("lima-boot-plan", boot_plan, 0644));
         g_ptr_array_add(files, lima_iso_file_new_text("lima.env", lima_env, 0644));
         g_ptr_array_add(files, lima_iso_file_new_text("param.env", param_env, 0644));
         g_ptr_array_add(files, lima_iso_file_new_text("etc_environment", etc_environment, 0644));

@@ -44,6 +44,10 @@ gchar *lima_cidata_lima_env(const LimaCidataPlan *plan, GError **error);
  * shell-quoted. */
 gchar *lima_cidata_mount_script(const LimaCidataPlan *plan, GError **error);
 
+/* The native route's plan (lima-boot-plan, read by lima-guestagent boot; format in
+ * guest/lima-guest-boot.h): host name, user, keys, 9p/virtiofs mounts. */
+gchar *lima_cidata_boot_plan(const LimaCidataPlan *plan, GError **error);
+
 /* Everything that goes on the ISO, as LimaIsoFile* (lima-iso9660.h). */
 GPtrArray *lima_cidata_files(const LimaCidataPlan *plan, GError **error);
 /* Builds the seed ISO (label "cidata") at iso_path, atomically. */

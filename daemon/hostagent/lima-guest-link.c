@@ -15,6 +15,8 @@ struct _LimaGuestLink {
         gchar *path;
         LimaGuestLinkUpFunc up_func;
         gpointer user_data;
+        LimaGuestLinkReportFunc report_func;
+        gpointer report_data;
         int fd;
         sd_event_source *io;
         sd_event_source *retry_timer;
@@ -211,6 +213,11 @@ lima_guest_link_on_line(const char *line, size_t len, void *user_data)
                 lima_guest_link_set_up(link);
                 break;
         }
+        case LIMA_GUEST_MESSAGE_BOOT:
+        case LIMA_GUEST_MESSAGE_MOUNT:
+                if (link->report_func != NULL)
+                        link->report_func(link, link->boot_id, &msg, link->report_data);
+                break;
         case LIMA_GUEST_MESSAGE_PING:
         case LIMA_GUEST_MESSAGE_INOTIFY:
                 g_warning("guest agent link: ignoring a host-to-guest message from the guest");
@@ -340,6 +347,14 @@ lima_guest_link_free(LimaGuestLink *link)
         g_free(link->path);
         g_free(link->boot_id);
         g_free(link);
+}
+
+void
+lima_guest_link_set_report_func(LimaGuestLink *link, LimaGuestLinkReportFunc func,
+                                gpointer user_data)
+{
+        link->report_func = func;
+        link->report_data = user_data;
 }
 
 void

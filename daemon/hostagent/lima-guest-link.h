@@ -15,6 +15,11 @@ typedef struct _LimaGuestLink LimaGuestLink;
  * READY, or "unknown" when the agent was already up before we connected. */
 typedef void (*LimaGuestLinkUpFunc)(LimaGuestLink *link, const gchar *boot_id, gpointer user_data);
 
+/* A BOOT or MOUNT report of the native boot, valid as parsed; boot_id is that of the last
+ * READY, whose session the report belongs to. */
+typedef void (*LimaGuestLinkReportFunc)(LimaGuestLink *link, const gchar *boot_id,
+                                        const LimaGuestMessage *msg, gpointer user_data);
+
 /* At most this many lines wait to be written; beyond it an INOTIFY line is dropped. */
 #define LIMA_GUEST_LINK_QUEUE_MAX 1024
 
@@ -22,6 +27,10 @@ LimaGuestLink *lima_guest_link_new(sd_event *event, const gchar *socket_path,
                                    LimaGuestLinkUpFunc up, gpointer user_data);
 void lima_guest_link_free(LimaGuestLink *link);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LimaGuestLink, lima_guest_link_free)
+
+/* Where BOOT and MOUNT reports go (none by default: they are dropped). */
+void lima_guest_link_set_report_func(LimaGuestLink *link, LimaGuestLinkReportFunc func,
+                                     gpointer user_data);
 
 /* Connects now and whenever the connection is lost, every retry_ms until it succeeds. */
 void lima_guest_link_start(LimaGuestLink *link, guint retry_ms);

@@ -23,6 +23,7 @@
 #include "lima-agent-ssh.h"
 #include "lima-agent.h"
 #include "lima-config-resolve.h"
+#include "lima-guest-link.h"
 #include "lima-instance-name.h"
 #include "lima-log.h"
 #include "lima-owner.h"
@@ -46,6 +47,7 @@ static LimaAgentPrepare prepare;
 static LimaAgentReady ready;
 /* The ready worker runs again after the guest came back, not for the first boot. */
 static gboolean ready_recheck;
+static gchar *serial_log_path;
 static gboolean print_qemu_argv;
 
 static void lima_agent_finish(LimaAgent *agent, gboolean clean);
@@ -304,11 +306,22 @@ lima_agent_on_ready_report(const LimaWorkerMessage *msg, gpointer user_data)
 }
 
 static void
+lima_agent_on_guest_report(LimaGuestLink *link, const gchar *boot_id, const LimaGuestMessage *msg,
+                           gpointer user_data)
+{
+        lima_agent_ready_report(&ready, boot_id, msg);
+}
+
+static void
 lima_agent_start_ready_worker(LimaAgent *agent, gboolean recheck)
 {
         g_clear_pointer(&ready.states, g_ptr_array_unref);
         g_clear_pointer(&ready.errors, g_ptr_array_unref);
         ready_recheck = recheck;
+        /* After a guest reboot the check is the ssh one on both routes: the native boot
+         * leaves the same marker and mounts (the reports of the boot before are stale). */
+        if (recheck)
+                ready.native = FALSE;
         ready.deadline = g_get_monotonic_time() + LIMA_AGENT_BOOT_TIMEOUT_SEC * G_USEC_PER_SEC;
         ready_worker = lima_worker_start(agent->event, "ready", lima_agent_ready_run, &ready,
                                          lima_agent_on_ready_report, agent);
@@ -448,12 +461,18 @@ lima_agent_on_prepare_report(const LimaWorkerMessage *msg, gpointer user_data)
                 return;
         }
         lima_agent_guest_link_start(agent);
+        /* The native route's readiness comes as reports over that link. */
+        lima_guest_link_set_report_func(agent->guest_link, lima_agent_on_guest_report, NULL);
         msg_text = g_strdup_printf(_("started QEMU (pid %d, %s); booting"), agent->qemu_pid,
                                    agent->accel_name);
         lima_agent_emit_progress(agent, "qemu", 0.4, msg_text);
         ready.cfg = agent->cfg;
         ready.name = agent->name;
         ready.ssh_config = lima_agent_file(agent, LIMA_FILE_SSH_CONFIG);
+        ready.native = prepare.native_boot;
+        g_free(serial_log_path);
+        serial_log_path = lima_agent_file(agent, LIMA_FILE_SERIAL_LOG);
+        ready.serial_log = serial_log_path;
         lima_agent_start_ready_worker(agent, FALSE);
 }
 
@@ -802,6 +821,7 @@ main(int argc, char **argv)
         g_clear_pointer(&ready_worker, lima_worker_free);
         g_clear_pointer(&prepare_worker, lima_worker_free);
         lima_agent_ready_clear(&ready);
+        g_clear_pointer(&serial_log_path, g_free);
         lima_agent_prepare_clear(&prepare);
         return r;
 }

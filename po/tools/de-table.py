@@ -835,5 +835,28 @@ T2 = {
 "the whole document cannot be set": "das ganze Dokument kann nicht gesetzt werden",
 "+= appends a [list] to a list; use = to replace": "+= hängt eine [Liste] an eine Liste an; zum Ersetzen nehmen Sie =",
 "the document is not a mapping": "das Dokument ist keine Zuordnung",
+# issue 11: the native boot route
+"boot route: native (lima-guestagent)":
+"Startweg: nativ (lima-guestagent)",
+"boot route: cloud-init":
+"Startweg: cloud-init",
+"(no serial log)":
+"(kein serielles Protokoll)",
+"the guest agent did not report this mount":
+"der Gastagent hat diese Einhängung nicht gemeldet",
+"mounting failed in the guest: %s":
+"Einhängen im Gast fehlgeschlagen: %s",
+"the guest did not finish booting: its agent reported nothing for phase \"%s\" within %d s (native boot; see `journalctl -u lima-native-boot` in the guest, or serial.log); the serial log ends with: %s":
+"der Gast hat den Start nicht beendet: sein Agent hat für die Phase \"%s\" binnen %d s nichts gemeldet (nativer Start; siehe `journalctl -u lima-native-boot` im Gast oder serial.log); das serielle Protokoll endet mit: %s",
+"waiting for the guest agent: %s (%d s)":
+"warte auf den Gastagenten: %s (%d s)",
+"the guest's native boot failed in phase \"%s\": %s":
+"der native Start des Gastes ist in der Phase \"%s\" fehlgeschlagen: %s",
+"the guest reported ready; checking ssh":
+"der Gast meldet sich bereit; prüfe ssh",
+"the guest reported ready, but ssh with the instance key fails (%s); see serial.log":
+"der Gast meldet sich bereit, aber ssh mit dem Schlüssel der Instanz schlägt fehl (%s); siehe serial.log",
+"the guest was ready after %.1f s":
+"der Gast war nach %.1f s bereit",
 }
 T.update(T2)

@@ -2,6 +2,7 @@
  * parsing them and by running the mount script through sh with stub commands. */
 #include "cidata-test-util.h"
 #include "lima-error.h"
+#include "lima-guest-boot.h"
 #include "lima-iso9660.h"
 #include "lima-yaml.h"
 
@@ -279,6 +280,87 @@ test_cidata_mount_script_9p_round_trips_through_sh(void)
         g_assert_cmpstr(log, ==, want->str);
 }
 
+/* The native route's plan, made by the host and read by the guest agent's own parser: every
+ * field survives, whatever bytes the mount points hold. */
+static void
+test_cidata_boot_plan_round_trips_to_the_guest(void)
+{
+        g_autoptr(TestTmpdir) root = test_tmpdir_new();
+        g_autoptr(LimaConfig) cfg = test_mounts_config(root, "9p");
+        LimaCidataPlan plan = test_plan(cfg, "my_vm.1", test_keys);
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *text = lima_cidata_boot_plan(&plan, &error);
+        g_autoptr(GPtrArray) files = NULL;
+        LimaGuestBootPlan parsed;
+        gchar why[256];
+
+        g_assert_no_error(error);
+        g_test_message("%s", text);
+        g_assert_cmpint(lima_guest_boot_plan_parse(text, &parsed, why, sizeof(why)), ==, 0);
+        g_assert_cmpstr(parsed.hostname, ==, "lima-my-vm-1");
+        g_assert_cmpstr(parsed.user, ==, cfg->user_name.value);
+        g_assert_cmpuint(parsed.uid, ==, (gulong)cfg->user_uid.value);
+        g_assert_cmpstr(parsed.home, ==, cfg->user_home.value);
+        g_assert_cmpstr(parsed.shell, ==, cfg->user_shell.value);
+        g_assert_cmpuint(parsed.n_keys, ==, 1);
+        g_assert_cmpstr(parsed.keys[0], ==, TEST_KEY);
+        g_assert_cmpuint(parsed.n_mounts, ==, cfg->mounts->len);
+        for (guint i = 0; i < cfg->mounts->len; i++) {
+                LimaMount *m = g_ptr_array_index(cfg->mounts, i);
+                g_assert_cmpstr(parsed.mounts[i].type, ==, "9p");
+                g_assert_cmpstr(parsed.mounts[i].tag, ==, m->tag);
+                g_assert_cmpstr(parsed.mounts[i].mount_point, ==, m->mount_point.value);
+                g_assert_true(g_str_has_prefix(parsed.mounts[i].options, "trans=virtio,"));
+        }
+        lima_guest_boot_plan_clear(&parsed);
+
+        /* On the seed, beside user-data. */
+        files = lima_cidata_files(&plan, &error);
+        g_assert_no_error(error);
+        g_assert_cmpstr(test_file_text(files, "lima-boot-plan", NULL), ==, text);
+}
+
+/* What the guest refuses: nothing of a bad plan is used. */
+static void
+test_boot_plan_rejects_bad_plans(void)
+{
+        static const gchar *const bad[] = {
+                "",
+                "LIMAD-BOOT-PLAN 2\nHOSTNAME h\nUSER a 1 /h /bin/sh\nKEY k\n",
+                "HOSTNAME h\n",
+                "LIMAD-BOOT-PLAN 1\nUSER a 1 /h /bin/sh\nKEY k\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nKEY k\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a 1 /h /bin/sh\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a -1 /h /bin/sh\nKEY k\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a 1x /h /bin/sh\nKEY k\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a 1 rel /bin/sh\nKEY k\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a:b 1 /h /bin/sh\nKEY k\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a 1 /h /bin/sh\nKEY k%0Aevil\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nHOSTNAME i\nUSER a 1 /h /bin/sh\nKEY k\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a 1 /h /bin/sh\nKEY k\nMOUNT nfs t o /m\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a 1 /h /bin/sh\nKEY k\nMOUNT 9p t o rel\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a 1 /h /bin/sh\nKEY k\nMOUNT 9p t o\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a 1 /h /bin/sh\nKEY  k\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a 1 /h /bin/sh\nKEY k%zz\n",
+                "LIMAD-BOOT-PLAN 1\nHOSTNAME h\nUSER a 1 /h /bin/sh\nKEY k\nRUN rm\n",
+        };
+        LimaGuestBootPlan parsed;
+        gchar why[256];
+
+        g_assert_cmpint(lima_guest_boot_plan_parse("LIMAD-BOOT-PLAN 1\n# c\n\nHOSTNAME h\n"
+                                                   "USER a 1 /h /bin/sh G%20C\nKEY k\n",
+                                                   &parsed, why, sizeof(why)),
+                        ==, 0);
+        g_assert_cmpstr(parsed.gecos, ==, "G C");
+        lima_guest_boot_plan_clear(&parsed);
+        for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+                if (lima_guest_boot_plan_parse(bad[i], &parsed, why, sizeof(why)) == 0)
+                        g_error("parsed \"%s\"", g_strescape(bad[i], NULL));
+                g_test_message("%s", why);
+                g_assert_null(parsed.user);
+        }
+}
+
 static void
 test_cidata_mount_script_virtiofs_and_sshfs(void)
 {
@@ -401,7 +483,8 @@ test_cidata_provision_env_and_params(void)
         g_assert_cmpuint(mode, ==, 0755);
         g_assert_cmpstr(test_file_text(files, "provision.user/00000001", NULL), ==,
                         "#!/bin/sh\necho usr\n");
-        g_assert_null(test_file_text(files, "provision.boot/00000002", NULL));
+        /* Boot mode: in bootcmd for cloud-init, and a file for the native route. */
+        g_assert_cmpstr(test_file_text(files, "provision.boot/00000002", NULL), ==, "echo boot\n");
         g_assert_cmpstr(test_file_text(files, "provision.system/00000003", NULL), ==,
                         "#!/bin/sh\necho default\n");
         g_assert_cmpstr(test_file_text(files, "param.env", NULL), ==,
@@ -510,6 +593,8 @@ main(int argc, char **argv)
         g_test_add_func("/cidata/mount-script/runtime-mounts",
                         test_cidata_mount_script_runtime_mounts);
         g_test_add_func("/cidata/lima-env", test_cidata_lima_env);
+        g_test_add_func("/cidata/boot-plan", test_cidata_boot_plan_round_trips_to_the_guest);
+        g_test_add_func("/cidata/boot-plan-rejects", test_boot_plan_rejects_bad_plans);
         g_test_add_func("/cidata/provision-env-and-params", test_cidata_provision_env_and_params);
         g_test_add_func("/cidata/provision-unsupported-mode",
                         test_cidata_provision_unsupported_mode);

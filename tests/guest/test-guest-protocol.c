@@ -269,6 +269,114 @@ assert_format_round_trip(const LimaGuestMessage *msg, const gchar *expected)
                 g_assert_cmpint(back.event, ==, msg->event);
                 g_assert_cmpstr(back.path, ==, msg->path);
                 break;
+        case LIMA_GUEST_MESSAGE_BOOT:
+                g_assert_cmpint(back.phase, ==, msg->phase);
+                g_assert_cmpint(back.ok, ==, msg->ok);
+                g_assert_cmpstr(back.reason, ==, msg->ok ? "" : msg->reason);
+                break;
+        case LIMA_GUEST_MESSAGE_MOUNT:
+                g_assert_cmpint(back.ok, ==, msg->ok);
+                g_assert_cmpstr(back.path, ==, msg->path);
+                g_assert_cmpstr(back.reason, ==, msg->ok ? "" : msg->reason);
+                break;
+        }
+}
+
+/* BOOT and MOUNT: every phase, both outcomes, reasons with any byte. */
+static void
+test_reports(void)
+{
+        LimaGuestMessage msg;
+        g_autofree gchar *long_reason = g_strnfill(LIMA_GUEST_REASON_MAX + 1, 'r');
+        g_autofree gchar *long_reason_line = g_strconcat("BOOT user failed ", long_reason, NULL);
+        const gchar *bad[] = {
+                "BOOT",
+                "BOOT user",
+                "BOOT user OK",
+                "BOOT user ok extra",
+                "BOOT user failed",
+                "BOOT user failed ",
+                "BOOT user failed a b",
+                "BOOT user failed %00",
+                "BOOT user failed %",
+                "BOOT users ok",
+                "BOOT USER ok",
+                "BOOT user mounted",
+                "MOUNT",
+                "MOUNT mounted",
+                "MOUNT mounted relative",
+                "MOUNT mounted /a extra",
+                "MOUNT failed /a",
+                "MOUNT ok /a",
+                "MOUNT failed /a why not",
+                "MOUNT failed /a%zz why",
+                long_reason_line,
+        };
+
+        g_assert_cmpint(lima_guest_message_parse("BOOT sshd ok\n", &msg), ==, 0);
+        g_assert_cmpint(msg.type, ==, LIMA_GUEST_MESSAGE_BOOT);
+        g_assert_cmpint(msg.phase, ==, LIMA_GUEST_BOOT_SSHD);
+        g_assert_true(msg.ok);
+        g_assert_cmpint(lima_guest_message_parse("BOOT provision failed exit%20code%201", &msg), ==,
+                        0);
+        g_assert_false(msg.ok);
+        g_assert_cmpstr(msg.reason, ==, "exit code 1");
+        g_assert_cmpint(lima_guest_message_parse("MOUNT failed /home/a%20b no%0Adevice", &msg), ==,
+                        0);
+        g_assert_cmpint(msg.type, ==, LIMA_GUEST_MESSAGE_MOUNT);
+        g_assert_false(msg.ok);
+        g_assert_cmpstr(msg.path, ==, "/home/a b");
+        g_assert_cmpstr(msg.reason, ==, "no\ndevice");
+        for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+                if (lima_guest_message_parse(bad[i], &msg) == 0)
+                        g_error("parsed \"%s\"", g_strescape(bad[i], NULL));
+        }
+
+        for (guint p = 0; p < LIMA_GUEST_BOOT_N_PHASES; p++) {
+                msg = (LimaGuestMessage){ .type = LIMA_GUEST_MESSAGE_BOOT,
+                                          .phase = (LimaGuestBootPhase)p,
+                                          .ok = 1 };
+                assert_format_round_trip(&msg, NULL);
+                msg.ok = 0;
+                g_strlcpy(msg.reason, "useradd: exit 9\n\xc3\xa9 %", sizeof(msg.reason));
+                assert_format_round_trip(&msg, NULL);
+        }
+        msg = (LimaGuestMessage){ .type = LIMA_GUEST_MESSAGE_BOOT,
+                                  .phase = LIMA_GUEST_BOOT_DONE,
+                                  .ok = 1 };
+        assert_format_round_trip(&msg, "BOOT done ok\n");
+        for (guint i = 0; i < G_N_ELEMENTS(test_paths); i++) {
+                msg = (LimaGuestMessage){ .type = LIMA_GUEST_MESSAGE_MOUNT, .ok = 1 };
+                g_strlcpy(msg.path, test_paths[i], sizeof(msg.path));
+                assert_format_round_trip(&msg, NULL);
+                msg.ok = 0;
+                g_strlcpy(msg.reason, test_paths[i], sizeof(msg.reason));
+                assert_format_round_trip(&msg, NULL);
+        }
+        msg = (LimaGuestMessage){ .type = LIMA_GUEST_MESSAGE_MOUNT, .ok = 0 };
+        g_strlcpy(msg.path, "/m p", sizeof(msg.path));
+        g_strlcpy(msg.reason, "no such device", sizeof(msg.reason));
+        assert_format_round_trip(&msg, "MOUNT failed /m%20p no%20such%20device\n");
+
+        /* What cannot be sent: no reason for a failure, a relative mount point, a bad phase,
+         * a reason over the limit. */
+        {
+                gchar line[LIMA_GUEST_LINE_MAX + 1];
+                msg = (LimaGuestMessage){ .type = LIMA_GUEST_MESSAGE_BOOT, .ok = 0 };
+                g_assert_cmpint(lima_guest_message_format(&msg, line, sizeof(line)), ==, -1);
+                msg = (LimaGuestMessage){ .type = LIMA_GUEST_MESSAGE_BOOT,
+                                          .phase = LIMA_GUEST_BOOT_N_PHASES,
+                                          .ok = 1 };
+                g_assert_cmpint(lima_guest_message_format(&msg, line, sizeof(line)), ==, -1);
+                msg = (LimaGuestMessage){ .type = LIMA_GUEST_MESSAGE_MOUNT, .ok = 1 };
+                g_strlcpy(msg.path, "rel", sizeof(msg.path));
+                g_assert_cmpint(lima_guest_message_format(&msg, line, sizeof(line)), ==, -1);
+                /* A long path and a reason that together overflow one line. */
+                msg = (LimaGuestMessage){ .type = LIMA_GUEST_MESSAGE_MOUNT, .ok = 0 };
+                memset(msg.path, 'x', LIMA_GUEST_LINE_MAX - 20);
+                msg.path[0] = '/';
+                memset(msg.reason, 'y', LIMA_GUEST_REASON_MAX);
+                g_assert_cmpint(lima_guest_message_format(&msg, line, sizeof(line)), ==, -1);
         }
 }
 
@@ -452,6 +560,7 @@ main(int argc, char **argv)
         g_test_add_func("/guest-protocol/parse/nul", test_parse_rejects_nul);
         g_test_add_func("/guest-protocol/parse/length-limit", test_parse_line_length_limit);
         g_test_add_func("/guest-protocol/format/round-trip", test_format_round_trip);
+        g_test_add_func("/guest-protocol/reports", test_reports);
         g_test_add_func("/guest-protocol/format/rejects", test_format_rejects_what_cannot_be_sent);
         g_test_add_func("/guest-protocol/lines/chunking", test_line_buffer_splits_any_chunking);
         g_test_add_func("/guest-protocol/lines/overlong", test_line_buffer_discards_overlong_lines);

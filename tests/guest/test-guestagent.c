@@ -495,6 +495,82 @@ test_waits_for_port(void)
         g_rmdir(dir);
 }
 
+/* The next report line, skipping "BOOT sshd ok": whether this machine runs an sshd on port
+ * 22 is not the test's business. */
+static gchar *
+read_report(int fd, GString *input)
+{
+        for (;;) {
+                gchar *line = read_line(fd, input);
+                if (line == NULL || !g_str_equal(line, "BOOT sshd ok"))
+                        return line;
+                g_free(line);
+        }
+}
+
+/* The native route with a seed whose plan is bad: the agent reports "plan failed", replays it
+ * to a host that reconnects, and keeps answering as the daemon does; nothing else is done. */
+static void
+test_boot_bad_plan(void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *dir = g_dir_make_tmp("test-guestagent-XXXXXX", &error);
+        g_autofree gchar *path = g_build_filename(dir, LIMA_GUEST_HOST_SOCKET, NULL);
+        g_autofree gchar *plan = g_build_filename(dir, "lima-boot-plan", NULL);
+        g_autoptr(GString) input = g_string_new(NULL);
+        const gchar *argv[] = { agent_path(), "boot", "--seed", dir, "--port", path, NULL };
+        GPid pid = 0;
+        int listen_fd, fd;
+
+        g_assert_no_error(error);
+        g_file_set_contents(plan, "LIMAD-BOOT-PLAN 1\nUSER a 1 /h /bin/sh\nRUN rm -rf /\n", -1,
+                            &error);
+        g_assert_no_error(error);
+        listen_fd = listen_unix(path);
+        g_spawn_async(NULL, (gchar **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                      &error);
+        g_assert_no_error(error);
+        for (guint i = 0; i < 2; i++) {
+                g_autofree gchar *line = NULL;
+                LimaGuestMessage msg;
+
+                fd = accept_agent(listen_fd);
+                g_string_truncate(input, 0);
+                expect_ready(fd, input);
+                line = read_report(fd, input);
+                g_assert_nonnull(line);
+                g_assert_cmpint(lima_guest_message_parse(line, &msg), ==, 0);
+                g_assert_cmpint(msg.type, ==, LIMA_GUEST_MESSAGE_BOOT);
+                g_assert_cmpint(msg.phase, ==, LIMA_GUEST_BOOT_PLAN);
+                g_assert_false(msg.ok);
+                g_assert_nonnull(strstr(msg.reason, "line 3"));
+                expect_ping_pong(fd, input, "after-plan");
+                close(fd);
+        }
+        agent_stop(pid);
+        close(listen_fd);
+        g_unlink(path);
+        g_unlink(plan);
+        g_rmdir(dir);
+}
+
+static void
+test_boot_needs_seed(void)
+{
+        const gchar *argv[] = { agent_path(), "boot", NULL };
+        const gchar *argv2[] = { agent_path(), "--seed", "/x", NULL };
+        g_autofree gchar *err = NULL;
+        gint status = 0;
+
+        g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err, &status,
+                     NULL);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+        g_assert_nonnull(strstr(err, "--seed"));
+        g_spawn_sync(NULL, (gchar **)argv2, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
+                     NULL);
+        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+}
+
 /* A pty is a character device like the virtio port; the agent puts it in raw mode, or the
  * line discipline would echo the host's lines back. */
 static void
@@ -541,5 +617,7 @@ main(int argc, char **argv)
                    fixture_teardown);
         g_test_add_func("/guestagent/socket/waits-for-port", test_waits_for_port);
         g_test_add_func("/guestagent/character-device", test_character_device);
+        g_test_add_func("/guestagent/boot/bad-plan", test_boot_bad_plan);
+        g_test_add_func("/guestagent/boot/needs-seed", test_boot_needs_seed);
         return g_test_run();
 }

@@ -138,6 +138,19 @@ check_fails "a read-only mount refuses guest writes, even for root" "Read-only f
 check "list --json shows every mount mounted" json_is vm "(.mounts | length) >= 2 and
         all(.mounts[]; .state == \"mounted\") and
         any(.mounts[]; .location == $(jq -Rn --arg v "$work/share" '$v'))"
+# The image carries the native boot (tools/build-guest-image): limad takes that route.
+if [ -f "$image_dir/limad-native-boot" ]; then
+        check "native route: cloud-init=disabled on the guest's kernel command line" \
+                sh -c "'$limactl' shell vm cat /proc/cmdline | grep -qw 'cloud-init=disabled'"
+        check "native route: lima-guestagent from the seed provisioned this boot" \
+                "$limactl" shell vm systemctl is-active -q lima-native-boot.service
+        check "native route: cloud-init stayed out" \
+                sh -c "'$limactl' shell vm cloud-init status | grep -q disabled"
+        check "native route: the host name and /etc/hosts entry are set" \
+                sh -c "[ \"\$('$limactl' shell vm hostname)\" = lima-vm ] &&
+                        '$limactl' shell vm getent hosts lima-vm >/dev/null"
+        check "native route: lima.env is installed" "$limactl" shell vm test -s /etc/lima.env
+fi
 
 # --- stop and start again
 check "stop powers the guest off" "$limactl" stop vm

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "lima-error.h"
+#include "lima-safe-path.h"
 #include "lima-version.h"
 
 gchar **
@@ -256,11 +257,51 @@ lima_base_merge(LimaConfig *cfg, LimaConfig *base)
         }
 }
 
+/* Refused under flags before anything is read: the owner of the text names the file. */
 static gboolean
-lima_base_resolve_depth(LimaConfig *cfg, LimaDiagnostics *diags, GHashTable *chain, guint depth,
+lima_base_check_locator(const LimaConfig *cfg, const LimaString *s, LimaBaseFlags flags,
                         GError **error)
 {
+        const gchar *locator = s->value != NULL ? s->value : "";
+        if (flags & LIMA_BASE_REFUSE) {
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
+                            _("%s names base \"%s\": the system-wide limad does not read bases "
+                              "named in a stored lima.yaml (it was composed when the instance was "
+                              "created); remove the base: key, or set the config again with "
+                              "`limactl --system edit`"),
+                            cfg->file, locator);
+                return FALSE;
+        }
+        if ((flags & LIMA_BASE_TEMPLATES_ONLY) && !g_str_has_prefix(locator, "template:")) {
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
+                            _("base \"%s\": the system-wide limad reads only template:NAME "
+                              "bases; `limactl create FILE.yaml` composes your own files before "
+                              "sending them"),
+                            locator);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static LimaConfig *
+lima_base_load(const gchar *path, LimaBaseFlags flags, LimaDiagnostics *diags, GError **error)
+{
+        g_autofree gchar *text = NULL;
+        gsize len = 0;
+        /* With flags (root, for a user) a symlink is not followed: templates are files. */
+        if (!lima_safe_read_file(path, flags != 0 ? 0 : LIMA_SAFE_READ_FOLLOW, 0, &text, &len,
+                                 error))
+                return NULL;
+        return lima_config_load_data(text, len, path, diags, error);
+}
+
+static gboolean
+lima_base_resolve_depth(LimaConfig *cfg, LimaBaseFlags flags, LimaDiagnostics *diags,
+                        GHashTable *chain, guint depth, GError **error)
+{
         g_autoptr(GPtrArray) bases = g_ptr_array_new_with_free_func(g_free);
+        /* Below the top, the including file is a template root located itself. */
+        LimaBaseFlags here = depth == 0 ? flags : 0;
 
         if (depth > LIMA_BASE_MAX_DEPTH) {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
@@ -271,7 +312,10 @@ lima_base_resolve_depth(LimaConfig *cfg, LimaDiagnostics *diags, GHashTable *cha
         for (guint i = 0; i < cfg->base->len; i++) {
                 LimaString *s = g_ptr_array_index(cfg->base, i);
                 g_autoptr(GError) local = NULL;
-                g_autofree gchar *path = lima_base_locate(s->value, cfg->file, &local);
+                g_autofree gchar *path = NULL;
+                if (!lima_base_check_locator(cfg, s, here, error))
+                        return FALSE;
+                path = lima_base_locate(s->value, cfg->file, &local);
                 if (path == NULL) {
                         lima_diagnostics_error(diags, s->node, "base", "%s", local->message);
                         continue;
@@ -292,15 +336,17 @@ lima_base_resolve_depth(LimaConfig *cfg, LimaDiagnostics *diags, GHashTable *cha
                                     canonical);
                         return FALSE;
                 }
-                base = lima_config_load_file(path, diags, &local);
+                base = lima_base_load(path, flags, diags, &local);
                 if (base == NULL) {
-                        g_set_error(error, LIMA_ERROR,
-                                    local->domain == LIMA_ERROR ? local->code : LIMA_ERROR_FAILED,
-                                    _("cannot load base of %s: %s"), cfg->file, local->message);
+                        gint code = local->domain == LIMA_ERROR ? local->code : LIMA_ERROR_FAILED;
+                        if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+                                code = LIMA_ERROR_NOT_FOUND;
+                        g_set_error(error, LIMA_ERROR, code, _("cannot load base of %s: %s"),
+                                    cfg->file, local->message);
                         return FALSE;
                 }
                 g_hash_table_add(chain, g_strdup(canonical));
-                if (!lima_base_resolve_depth(base, diags, chain, depth + 1, error))
+                if (!lima_base_resolve_depth(base, flags, diags, chain, depth + 1, error))
                         return FALSE;
                 g_hash_table_remove(chain, canonical);
                 lima_base_merge(cfg, base);
@@ -309,9 +355,16 @@ lima_base_resolve_depth(LimaConfig *cfg, LimaDiagnostics *diags, GHashTable *cha
 }
 
 gboolean
-lima_config_resolve_base(LimaConfig *cfg, LimaDiagnostics *diags, GError **error)
+lima_config_resolve_base_full(LimaConfig *cfg, LimaBaseFlags flags, LimaDiagnostics *diags,
+                              GError **error)
 {
         g_autoptr(GHashTable) chain = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g_hash_table_add(chain, g_canonicalize_filename(cfg->file, NULL));
-        return lima_base_resolve_depth(cfg, diags, chain, 0, error);
+        return lima_base_resolve_depth(cfg, flags, diags, chain, 0, error);
+}
+
+gboolean
+lima_config_resolve_base(LimaConfig *cfg, LimaDiagnostics *diags, GError **error)
+{
+        return lima_config_resolve_base_full(cfg, 0, diags, error);
 }

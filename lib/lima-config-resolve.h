@@ -13,4 +13,16 @@ LimaConfig *lima_config_resolve(const gchar *text, gsize len, const gchar *file,
                                 const LimaHost *host, const gchar *lima_home,
                                 LimaDiagnostics *diags, GError **error);
 
+typedef enum {
+        /* Root resolving a stored lima.yaml for its owner (limad --system and its agents):
+         * the config may name no base (LIMA_BASE_REFUSE), and the _config layers count only
+         * as root's own regular files, read without following links. */
+        LIMA_RESOLVE_SYSTEM = 1 << 0,
+} LimaResolveFlags;
+
+LimaConfig *lima_config_resolve_full(const gchar *text, gsize len, const gchar *file,
+                                     const LimaHost *host, const gchar *lima_home,
+                                     LimaResolveFlags flags, LimaDiagnostics *diags,
+                                     GError **error);
+
 G_END_DECLS

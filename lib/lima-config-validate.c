@@ -187,9 +187,8 @@ lima_validate_mount_options(LimaMount *m, const gchar *path, LimaDiagnostics *di
                 /* QEMU's vhost-user-fs takes a power of two up to VIRTQUEUE_MAX_SIZE. */
                 if (qs <= 0 || qs > 1024 || (qs & (qs - 1)) != 0)
                         lima_diagnostics_error(diags, m->virtiofs_queue_size.node, p_qs,
-                                               _("must be a power of two from 1 to 1024, got "
-                                                 "%" G_GINT64_FORMAT),
-                                               qs);
+                                               _("must be a power of two from 1 to 1024, got %lld"),
+                                               (long long)qs);
         }
 }
 
@@ -434,8 +433,8 @@ lima_config_validate(LimaConfig *cfg, const LimaHost *host, LimaDiagnostics *dia
         lima_validate_images(cfg, diags);
         if (cfg->cpus.set && cfg->cpus.value <= 0)
                 lima_diagnostics_error(diags, cfg->cpus.node, "cpus",
-                                       _("must be a positive number, got %" G_GINT64_FORMAT),
-                                       cfg->cpus.value);
+                                       _("must be a positive number, got %lld"),
+                                       (long long)cfg->cpus.value);
         lima_validate_size(diags, &cfg->memory, "memory");
         lima_validate_size(diags, &cfg->disk, "disk");
         lima_validate_mounts(cfg, diags);

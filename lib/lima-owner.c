@@ -13,9 +13,7 @@
 #include <unistd.h>
 
 #include "lima-error.h"
-
-/* Anything bigger in an instance folder is not a file limad wrote. */
-#define LIMA_OWNER_MAX_FILE (16u * 1024 * 1024)
+#include "lima-safe-path.h"
 
 LimaOwner *
 lima_owner_lookup(uid_t uid, GError **error)
@@ -94,116 +92,169 @@ lima_owner_existing_parent(const gchar *path)
         return g_steal_pointer(&dir);
 }
 
-/* Runs access(path, mode) in a child dropped to owner; 0 or the errno it met. */
-static int
-lima_owner_access_as(const LimaOwner *owner, const gchar *path, int mode)
+/* What the child found for one location: errnos (0: allowed) of each probe it ran. */
+typedef struct {
+        int exists; /* access(location, F_OK) */
+        int create; /* access(existing parent, W_OK | X_OK), when it does not exist */
+        int read;   /* access(location, R_OK | X_OK) */
+        int write;  /* access(location, W_OK), when writable */
+} LimaOwnerProbe;
+
+static void
+lima_owner_probe(const gchar *location, const gchar *parent, gboolean writable, LimaOwnerProbe *p)
 {
-        int status = 0;
+        p->exists = access(location, F_OK) == 0 ? 0 : errno;
+        if (p->exists == ENOENT) {
+                p->create = access(parent, W_OK | X_OK) == 0 ? 0 : errno;
+                return;
+        }
+        p->read = access(location, R_OK | X_OK) == 0 ? 0 : errno;
+        if (p->read == 0 && writable)
+                p->write = access(location, W_OK) == 0 ? 0 : errno;
+}
+
+/* Every probe in one child dropped to owner (not one per location): a config with many
+ * mounts costs one fork. The child only calls access() and write(): async-signal-safe. */
+static gboolean
+lima_owner_probe_all(const LimaOwner *owner, const gchar *const *locations,
+                     const gchar *const *parents, const gboolean *writable, guint n,
+                     LimaOwnerProbe *probes)
+{
+        gsize want = n * sizeof(LimaOwnerProbe), got = 0;
+        int fds[2], status = 0;
         pid_t pid;
 
-        if (getuid() == owner->uid && geteuid() == owner->uid)
-                return access(path, mode) == 0 ? 0 : errno;
+        if (n == 0)
+                return TRUE;
+        if (getuid() == owner->uid && geteuid() == owner->uid) {
+                for (guint i = 0; i < n; i++)
+                        lima_owner_probe(locations[i], parents[i], writable[i], &probes[i]);
+                return TRUE;
+        }
+        if (pipe2(fds, O_CLOEXEC) != 0)
+                return FALSE;
         pid = fork();
-        if (pid < 0)
-                return errno;
+        if (pid < 0) {
+                close(fds[0]);
+                close(fds[1]);
+                return FALSE;
+        }
         if (pid == 0) {
+                const guint8 *out = (const guint8 *)probes;
+                gsize done = 0;
+                close(fds[0]);
                 if (!lima_owner_drop(owner, TRUE, NULL))
                         _exit(255);
-                _exit(access(path, mode) == 0 ? 0 : (errno & 0xff));
+                for (guint i = 0; i < n; i++)
+                        lima_owner_probe(locations[i], parents[i], writable[i], &probes[i]);
+                while (done < want) {
+                        ssize_t w = write(fds[1], out + done, want - done);
+                        if (w < 0 && errno == EINTR)
+                                continue;
+                        if (w <= 0)
+                                _exit(255);
+                        done += w;
+                }
+                _exit(0);
         }
+        close(fds[1]);
+        while (got < want) {
+                ssize_t r = read(fds[0], (guint8 *)probes + got, want - got);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        break;
+                got += r;
+        }
+        close(fds[0]);
         while (waitpid(pid, &status, 0) < 0) {
                 if (errno != EINTR)
-                        return errno;
+                        return FALSE;
         }
-        if (!WIFEXITED(status) || WEXITSTATUS(status) == 255)
-                return EPERM;
-        return WEXITSTATUS(status);
+        return got == want && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+gboolean
+lima_owner_check_locations(const LimaOwner *owner, const gchar *const *locations,
+                           const gboolean *writable, guint n, guint *failed, GError **error)
+{
+        g_autoptr(GPtrArray) parents = g_ptr_array_new_with_free_func(g_free);
+        g_autofree LimaOwnerProbe *probes = g_new0(LimaOwnerProbe, MAX(n, 1));
+
+        for (guint i = 0; i < n; i++) {
+                if (!g_path_is_absolute(locations[i])) {
+                        if (failed != NULL)
+                                *failed = i;
+                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
+                                    _("mount location \"%s\" is not an absolute path"),
+                                    locations[i]);
+                        return FALSE;
+                }
+                /* Used only when the owner finds no such location: then every folder above
+                 * it, up to the first missing one, is one they can search, so what root sees
+                 * there is what they see. */
+                g_ptr_array_add(parents, lima_owner_existing_parent(locations[i]));
+        }
+        if (!lima_owner_probe_all(owner, locations, (const gchar *const *)parents->pdata, writable,
+                                  n, probes)) {
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_FAILED,
+                            _("cannot check the mount locations as %s: %s"), owner->name,
+                            g_strerror(errno != 0 ? errno : EIO));
+                return FALSE;
+        }
+        for (guint i = 0; i < n; i++) {
+                const LimaOwnerProbe *p = &probes[i];
+                const gchar *location = locations[i];
+                if (failed != NULL)
+                        *failed = i;
+                if (p->exists == ENOENT) {
+                        /* Made at start (as the owner): the owner must be able to make it. */
+                        if (p->create != 0 && p->create != EROFS) {
+                                g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,
+                                            _("mount location %s does not exist and %s may not "
+                                              "create it (no write and search permission on "
+                                              "%s: %s); create it for them or pick a folder of "
+                                              "theirs"),
+                                            location, owner->name,
+                                            (const gchar *)g_ptr_array_index(parents, i),
+                                            g_strerror(p->create));
+                                return FALSE;
+                        }
+                        continue;
+                }
+                if (p->read != 0) {
+                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,
+                                    _("%s may not mount %s: no read and search permission (%s); "
+                                      "mount a folder they can read"),
+                                    owner->name, location, g_strerror(p->read));
+                        return FALSE;
+                }
+                /* A read-only file system is not a missing permission, and limad.service sees
+                 * the host read-only (ProtectSystem=strict, ProtectHome=read-only): writes
+                 * then fail in the guest, or the agent, which runs unsandboxed, cannot create
+                 * the folder. */
+                if (writable[i] && p->write != 0 && p->write != EROFS) {
+                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,
+                                    _("%s may not mount %s writable: no write permission (%s); "
+                                      "mount it read-only (writable: false)"),
+                                    owner->name, location, g_strerror(p->write));
+                        return FALSE;
+                }
+        }
+        return TRUE;
 }
 
 gboolean
 lima_owner_check_location(const LimaOwner *owner, const gchar *location, gboolean writable,
                           GError **error)
 {
-        int err;
-
-        if (!g_path_is_absolute(location)) {
-                g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
-                            _("mount location \"%s\" is not an absolute path"), location);
-                return FALSE;
-        }
-        err = lima_owner_access_as(owner, location, F_OK);
-        if (err == ENOENT) {
-                /* Made at start (as the owner): the owner must be able to make it. */
-                g_autofree gchar *parent = lima_owner_existing_parent(location);
-                err = lima_owner_access_as(owner, parent, W_OK | X_OK);
-                if (err != 0 && err != EROFS) {
-                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,
-                                    _("mount location %s does not exist and %s may not create "
-                                      "it (no write and search permission on %s: %s); create "
-                                      "it for them or pick a folder of theirs"),
-                                    location, owner->name, parent, g_strerror(err));
-                        return FALSE;
-                }
-                return TRUE;
-        }
-        err = lima_owner_access_as(owner, location, R_OK | X_OK);
-        if (err != 0) {
-                g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,
-                            _("%s may not mount %s: no read and search permission (%s); "
-                              "mount a folder they can read"),
-                            owner->name, location, g_strerror(err));
-                return FALSE;
-        }
-        /* A read-only file system is not a missing permission, and limad.service sees the
-         * host read-only (ProtectSystem=strict, ProtectHome=read-only): writes then fail in
-         * the guest, or the agent, which runs unsandboxed, cannot create the folder. */
-        if (writable && (err = lima_owner_access_as(owner, location, W_OK)) != 0 && err != EROFS) {
-                g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,
-                            _("%s may not mount %s writable: no write permission (%s); "
-                              "mount it read-only (writable: false)"),
-                            owner->name, location, g_strerror(err));
-                return FALSE;
-        }
-        return TRUE;
+        const gchar *const locations[] = { location };
+        return lima_owner_check_locations(owner, locations, &writable, 1, NULL, error);
 }
 
 gboolean
 lima_owner_read_file(const gchar *path, uid_t owner_uid, gchar **contents, gsize *len,
                      GError **error)
 {
-        g_autofree gchar *data = NULL;
-        struct stat st;
-        gsize got = 0;
-        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-
-        if (fd < 0) {
-                int saved = errno;
-                g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
-                            _("cannot open %s: %s"), path,
-                            saved == ELOOP ? _("it is a symlink") : g_strerror(saved));
-                return FALSE;
-        }
-        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-            !(st.st_uid == owner_uid || (st.st_uid == 0 && st.st_nlink == 1)) ||
-            (guint64)st.st_size > LIMA_OWNER_MAX_FILE) {
-                close(fd);
-                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_PERM,
-                            _("%s is not a regular file of the instance's owner; remove it"), path);
-                return FALSE;
-        }
-        data = g_malloc(st.st_size + 1);
-        while (got < (gsize)st.st_size) {
-                ssize_t n = read(fd, data + got, st.st_size - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                got += n;
-        }
-        close(fd);
-        data[got] = '\0';
-        if (len != NULL)
-                *len = got;
-        *contents = g_steal_pointer(&data);
-        return TRUE;
+        return lima_safe_read_file(path, LIMA_SAFE_READ_OWNED, owner_uid, contents, len, error);
 }

@@ -34,6 +34,11 @@ gboolean lima_owner_drop(const LimaOwner *owner, gboolean child, GError **error)
 gboolean lima_owner_check_location(const LimaOwner *owner, const gchar *location, gboolean writable,
                                    GError **error);
 
+/* The same for n locations at once, asked in one child; *failed: the index refused. */
+gboolean lima_owner_check_locations(const LimaOwner *owner, const gchar *const *locations,
+                                    const gboolean *writable, guint n, guint *failed,
+                                    GError **error);
+
 /* Reads path, a file in a folder someone else controls, as root: no symlink is followed,
  * and only a regular file that owner_uid (or root, with one link) owns is read, so a
  * planted link cannot show root's files to that someone. */

@@ -249,6 +249,7 @@ lima_agent_mount_start_sshfs(LimaAgentMount *m, GError **error)
                 .builtin_data = m,
                 /* Sessions that keep failing on the master try a connection of their own. */
                 .direct = m->sshfs_failures >= LIMA_SSHFS_DIRECT_AFTER,
+                .require_confinement = agent->owner != NULL,
         };
 
         m->sshfs_started = g_get_monotonic_time();

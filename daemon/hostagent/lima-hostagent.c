@@ -504,7 +504,8 @@ lima_agent_load_config(const gchar *lima_home, const gchar *name, const gchar *d
                           : !g_file_get_contents(version_path, &host->existing_version, NULL, NULL))
                 host->existing_version = g_strdup("");
         g_strstrip(host->existing_version);
-        cfg = lima_config_resolve(text, len, path, host, lima_home, diags, error);
+        cfg = lima_config_resolve_full(text, len, path, host, lima_home,
+                                       owner != NULL ? LIMA_RESOLVE_SYSTEM : 0, diags, error);
         if (cfg == NULL || !lima_diagnostics_check(diags, error))
                 return NULL;
         return g_steal_pointer(&cfg);

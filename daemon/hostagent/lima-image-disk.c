@@ -199,10 +199,10 @@ lima_image_check_raw(const gchar *path, GError **error)
         if (st.st_size == 0 || st.st_size % LIMA_IMAGE_DISK_SECTOR != 0) {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
                             _("%s is not a disk image: qemu-img does not recognise its format, "
-                              "and as a raw disk its size (%" G_GINT64_FORMAT " bytes) is not a "
+                              "and as a raw disk its size (%lld bytes) is not a "
                               "whole number of 512-byte sectors; download it again or fix the "
                               "image location in the config"),
-                            path, (gint64)st.st_size);
+                            path, (long long)st.st_size);
                 return FALSE;
         }
         return TRUE;

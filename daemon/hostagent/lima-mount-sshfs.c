@@ -153,6 +153,69 @@ lima_sshfs_server_argv(const gchar *sftp_server, const LimaMount *m)
         return argv;
 }
 
+/* Host folders the sandbox shows read-only for the binary to run; merged-/usr systems have
+ * them as symlinks into /usr, which the sandbox recreates as such. */
+static const gchar *const lima_sshfs_system_dirs[] = { "/bin",   "/sbin",   "/lib", "/lib32",
+                                                       "/lib64", "/libx32", NULL };
+/* World-readable files sftp-server reads: it exits without its own passwd entry. */
+static const gchar *const lima_sshfs_system_files[] = { "/etc/passwd", "/etc/group",
+                                                        "/etc/ld.so.cache", "/etc/localtime",
+                                                        NULL };
+
+GPtrArray *
+lima_sshfs_confined_server_argv(const gchar *bwrap, const gchar *sftp_server, const LimaMount *m)
+{
+        g_autoptr(GPtrArray) server = lima_sshfs_server_argv(sftp_server, m);
+        GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+        const gchar *location = m->location.value;
+
+        lima_sshfs_add(argv, bwrap);
+        /* Its own user (mapped to the same uid, no capabilities), mount, IPC, network and
+         * UTS namespaces; killed with bwrap, which dies with the agent. */
+        for (const gchar *const *o =
+                 (const gchar *const[]){ "--unshare-user", "--unshare-ipc", "--unshare-net",
+                                         "--unshare-uts", "--unshare-cgroup-try",
+                                         "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                                         NULL };
+             *o != NULL; o++)
+                lima_sshfs_add(argv, *o);
+        lima_sshfs_add(argv, "--ro-bind");
+        lima_sshfs_add(argv, "/usr");
+        lima_sshfs_add(argv, "/usr");
+        for (guint i = 0; lima_sshfs_system_dirs[i] != NULL; i++) {
+                const gchar *dir = lima_sshfs_system_dirs[i];
+                g_autofree gchar *target = g_file_read_link(dir, NULL);
+                if (target != NULL) {
+                        lima_sshfs_add(argv, "--symlink");
+                        lima_sshfs_add(argv, target);
+                        lima_sshfs_add(argv, dir);
+                } else if (g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+                        lima_sshfs_add(argv, "--ro-bind");
+                        lima_sshfs_add(argv, dir);
+                        lima_sshfs_add(argv, dir);
+                }
+        }
+        for (guint i = 0; lima_sshfs_system_files[i] != NULL; i++) {
+                lima_sshfs_add(argv, "--ro-bind-try");
+                lima_sshfs_add(argv, lima_sshfs_system_files[i]);
+                lima_sshfs_add(argv, lima_sshfs_system_files[i]);
+        }
+        lima_sshfs_add(argv, "--dev");
+        lima_sshfs_add(argv, "/dev");
+        /* The location, at its own path (the guest asks for host paths), and nothing else of
+         * the owner's: "..", absolute paths and symlinks out of it find nothing. */
+        lima_sshfs_add(argv, m->writable.value ? "--bind" : "--ro-bind");
+        lima_sshfs_add(argv, location);
+        lima_sshfs_add(argv, location);
+        lima_sshfs_add(argv, "--chdir");
+        lima_sshfs_add(argv, location);
+        lima_sshfs_add(argv, "--");
+        for (guint i = 0; g_ptr_array_index(server, i) != NULL; i++)
+                lima_sshfs_add(argv, g_ptr_array_index(server, i));
+        g_ptr_array_add(argv, NULL);
+        return argv;
+}
+
 static const gchar *
 lima_sshfs_ssh_binary(const gchar *configured)
 {
@@ -267,6 +330,7 @@ lima_sshfs_start_server(LimaSshfsSession *s, const LimaSshfsOptions *o, LimaSftp
                         const gchar *sftp_server, int fd, int log_fd, GError **error)
 {
         g_autoptr(GPtrArray) argv = NULL;
+        g_autofree gchar *bwrap = NULL;
 
         if (driver == LIMA_SFTP_DRIVER_BUILTIN) {
                 s->serve = o->builtin_serve;
@@ -275,7 +339,22 @@ lima_sshfs_start_server(LimaSshfsSession *s, const LimaSshfsOptions *o, LimaSftp
                 s->server_thread = g_thread_new("lima-sftp-server", lima_sshfs_server_thread, s);
                 return TRUE;
         }
-        argv = lima_sshfs_server_argv(sftp_server, o->mount);
+        bwrap = o->bwrap != NULL ? g_strdup(o->bwrap) : g_find_program_in_path("bwrap");
+        if (bwrap != NULL) {
+                argv = lima_sshfs_confined_server_argv(bwrap, sftp_server, o->mount);
+        } else if (o->require_confinement) {
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_UNSUPPORTED,
+                            _("OpenSSH's sftp-server runs confined to the mount location by "
+                              "bwrap, which is not installed; install bubblewrap, or set "
+                              "sshfs.sftpDriver: builtin for %s"),
+                            o->mount->location.value);
+                return FALSE;
+        } else {
+                g_warning("bwrap is not installed: OpenSSH's sftp-server serves %s unconfined "
+                          "(the guest reaches every file you can); install bubblewrap",
+                          o->mount->location.value);
+                argv = lima_sshfs_server_argv(sftp_server, o->mount);
+        }
         if (!lima_sshfs_spawn(argv, fd, log_fd, &s->server_pid, error)) {
                 g_prefix_error(error, _("cannot start %s: "), sftp_server);
                 return FALSE;

@@ -45,8 +45,10 @@ typedef struct {
         const gchar *sftp_server;        /* NULL: lima_host_find_sftp_server() */
         LimaSftpServeFunc builtin_serve; /* NULL: no builtin driver in this process */
         gpointer builtin_data;
-        const gchar *log_path; /* stderr of ssh and sftp-server, appended; NULL: inherit */
-        gboolean direct;       /* ssh -o ControlPath=none: not on the master connection */
+        const gchar *log_path;        /* stderr of ssh and sftp-server, appended; NULL: inherit */
+        gboolean direct;              /* ssh -o ControlPath=none: not on the master connection */
+        const gchar *bwrap;           /* NULL: bwrap on PATH, which confines OpenSSH's server */
+        gboolean require_confinement; /* --system: no OpenSSH server without bwrap */
 } LimaSshfsOptions;
 
 typedef struct _LimaSshfsSession LimaSshfsSession;
@@ -61,6 +63,12 @@ GPtrArray *lima_sshfs_guest_command(const LimaMount *m, GError **error);
  * point, runs guest (a lima_sshfs_guest_command(), taken) in one remote command. */
 GPtrArray *lima_sshfs_guest_prepare_command(GPtrArray *guest, const gchar *mount_point);
 GPtrArray *lima_sshfs_server_argv(const gchar *sftp_server, const LimaMount *m);
+/* The same inside bwrap: OpenSSH's sftp-server has no root of its own (-d only sets where it
+ * starts), so it runs in new user and mount namespaces whose view holds the location at its
+ * own path, /usr and the few system files the binary needs, all read-only but the location
+ * when writable. */
+GPtrArray *lima_sshfs_confined_server_argv(const gchar *bwrap, const gchar *sftp_server,
+                                           const LimaMount *m);
 /* ssh … lima-NAME -- REMOTE, where REMOTE is the commands shell-quoted, joined by " || ". */
 GPtrArray *lima_sshfs_ssh_argv(const LimaSshfsOptions *o, const gchar *const *const *commands);
 

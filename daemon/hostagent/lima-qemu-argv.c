@@ -154,8 +154,8 @@ lima_qemu_add_machine(GPtrArray *argv, const LimaQemuPlan *plan, const gchar *ar
 
         if (!cfg->cpus.set || cfg->cpus.value < 1 || cfg->cpus.value > 1024) {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
-                            _("cpus must be between 1 and 1024, got %" G_GINT64_FORMAT),
-                            cfg->cpus.value);
+                            _("cpus must be between 1 and 1024, got %lld"),
+                            (long long)cfg->cpus.value);
                 return FALSE;
         }
 
@@ -387,10 +387,11 @@ lima_qemu_add_virtiofs(GPtrArray *argv, const LimaQemuPlan *plan, guint64 memory
                 }
                 if (queue < 1 || queue > LIMA_QEMU_VIRTIOFS_MAX_QUEUE_SIZE ||
                     (queue & (queue - 1)) != 0) {
-                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
-                                    _("mounts[%u].virtiofs.queueSize %" G_GINT64_FORMAT
-                                      " must be a power of two no larger than %d"),
-                                    i, queue, LIMA_QEMU_VIRTIOFS_MAX_QUEUE_SIZE);
+                        g_set_error(
+                            error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
+                            _("mounts[%u].virtiofs.queueSize %lld must be a power of two no "
+                              "larger than %d"),
+                            i, (long long)queue, LIMA_QEMU_VIRTIOFS_MAX_QUEUE_SIZE);
                         return FALSE;
                 }
                 sock = lima_qemu_virtiofsd_socket(plan, m);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +24,16 @@ struct _LimadAgentLink {
         sd_bus_slot *progress_slot;
         sd_bus_slot *disconnect_slot;
         sd_bus_slot *get_all_slot;
+        /* The agent runs as the owner, who may replace it: what it signals is re-emitted to
+         * every bus client at most LIMAD_AGENT_SIGNAL_RATE times a second. */
+        gint64 window_start;
+        guint window_count;
+        gboolean dropped;             /* a Progress went unsent in this window */
+        gboolean refetch;             /* properties changed while a fetch was on its way */
+        sd_event_source *fetch_timer; /* a fetch held back to the next window */
 };
+
+#define LIMAD_AGENT_SIGNAL_RATE 20
 
 void
 limad_agent_link_free(LimadAgentLink *link)
@@ -34,6 +44,7 @@ limad_agent_link_free(LimadAgentLink *link)
         sd_bus_slot_unref(link->progress_slot);
         sd_bus_slot_unref(link->disconnect_slot);
         sd_bus_slot_unref(link->get_all_slot);
+        sd_event_source_disable_unref(link->fetch_timer);
         sd_bus_flush_close_unref(link->bus);
         g_free(link);
 }
@@ -77,16 +88,22 @@ limad_agent_read_mounts(sd_bus_message *m, LimadInstance *inst)
         sd_bus_message_exit_container(m);
 }
 
+static void limad_agent_changed(LimadInstance *inst);
+
 /* The agent's properties, mirrored onto the instance. */
 static int
 limad_agent_on_get_all(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
         LimadInstance *inst = userdata;
         g_autofree gchar *status = NULL;
+        gboolean again = FALSE;
         int r;
 
-        if (inst->link != NULL)
+        if (inst->link != NULL) {
                 inst->link->get_all_slot = sd_bus_slot_unref(inst->link->get_all_slot);
+                again = inst->link->refetch;
+                inst->link->refetch = FALSE;
+        }
         if (sd_bus_message_is_method_error(reply, NULL)) {
                 g_warning("%s: agent properties: %s", inst->name,
                           sd_bus_message_get_error(reply)->message);
@@ -130,6 +147,8 @@ limad_agent_on_get_all(sd_bus_message *reply, void *userdata, sd_bus_error *ret_
         limad_instance_emit_changed(inst, "SSHPort", "Accelerator", "Errors", "Mounts", NULL);
         if (status != NULL)
                 limad_instance_set_status(inst, status);
+        if (again)
+                limad_agent_changed(inst);
         return 0;
 }
 
@@ -143,10 +162,58 @@ limad_agent_fetch_properties(LimadInstance *inst)
                                  limad_agent_on_get_all, inst, "s", LIMAD_AGENT_IFACE);
 }
 
+/* Whether one more signal fits this second's budget. */
+static gboolean
+limad_agent_rate_ok(LimadAgentLink *link)
+{
+        gint64 now = g_get_monotonic_time();
+        if (now - link->window_start >= G_USEC_PER_SEC) {
+                if (link->dropped)
+                        g_message("%s: the host agent signals more than %d times a second; "
+                                  "some of its progress was not passed on",
+                                  link->instance->name, LIMAD_AGENT_SIGNAL_RATE);
+                link->window_start = now;
+                link->window_count = 0;
+                link->dropped = FALSE;
+        }
+        return ++link->window_count <= LIMAD_AGENT_SIGNAL_RATE;
+}
+
+static int
+limad_agent_on_fetch_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        LimadInstance *inst = userdata;
+        inst->link->fetch_timer = sd_event_source_disable_unref(inst->link->fetch_timer);
+        limad_agent_fetch_properties(inst);
+        return 0;
+}
+
+/* A fetch, and the PropertiesChanged it ends in, for each change, but one at a time and
+ * within the rate: changes meanwhile fold into the next fetch. */
+static void
+limad_agent_changed(LimadInstance *inst)
+{
+        LimadAgentLink *link = inst->link;
+        gint64 wait;
+        if (link == NULL || link->fetch_timer != NULL)
+                return;
+        if (link->get_all_slot != NULL) {
+                link->refetch = TRUE;
+                return;
+        }
+        if (limad_agent_rate_ok(link)) {
+                limad_agent_fetch_properties(inst);
+                return;
+        }
+        wait = MAX(link->window_start + G_USEC_PER_SEC - g_get_monotonic_time(), 1000);
+        sd_event_add_time_relative(inst->manager->event, &link->fetch_timer, CLOCK_MONOTONIC,
+                                   (uint64_t)wait, 0, limad_agent_on_fetch_timer, inst);
+}
+
 static int
 limad_agent_on_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
-        limad_agent_fetch_properties(userdata);
+        limad_agent_changed(userdata);
         return 0;
 }
 
@@ -158,6 +225,10 @@ limad_agent_on_progress(sd_bus_message *m, void *userdata, sd_bus_error *ret_err
         double fraction;
         if (sd_bus_message_read(m, "sds", &stage, &fraction, &message) < 0 || inst->manager == NULL)
                 return 0;
+        if (inst->link != NULL && !limad_agent_rate_ok(inst->link)) {
+                inst->link->dropped = TRUE;
+                return 0;
+        }
         limad_manager_emit_progress(inst->manager, inst->path, stage, fraction, message);
         return 0;
 }
@@ -175,31 +246,52 @@ limad_agent_on_disconnect(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
-/* --system: ha.sock is in the owner's folder, so the owner controls what is there. A
- * symlink to another user's agent would have limad (root) act on that user's instance for
- * them: only a socket of the owner's, served by a process of theirs (or root's), counts. */
-static gboolean
-limad_agent_check_socket(LimadInstance *inst, const gchar *sock, GError **error)
+/* --system: ha.sock is in the owner's folder, so the owner controls what is there, and can
+ * swap it between any check and a connect by path. So the name is opened once, without
+ * following a link (O_PATH), that very inode checked (a socket of the owner's), and the
+ * connect goes through /proc/self/fd/N: it reaches what was checked, nothing swapped in. */
+static int
+limad_agent_connect(LimadInstance *inst, const gchar *sock, GError **error)
 {
+        struct sockaddr_un addr = { .sun_family = AF_UNIX };
         struct stat st;
-        if (lstat(sock, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != inst->owner_uid) {
+        int fd, path_fd = open(sock, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+        if (path_fd < 0 || fstat(path_fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+            (inst->manager->system_mode && st.st_uid != inst->owner_uid)) {
+                if (path_fd >= 0)
+                        close(path_fd);
                 g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
                             _("%s is not a socket of the instance's owner (uid %u); not linking "
                               "to it"),
                             sock, inst->owner_uid);
-                return FALSE;
+                return -1;
         }
-        return TRUE;
+        g_snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d", path_fd);
+        /* Non-blocking: an agent with a full backlog makes us retry, not hang. */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+                int saved = errno;
+                if (fd >= 0)
+                        close(fd);
+                close(path_fd);
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, _("cannot connect to %s: %s"),
+                            sock, g_strerror(saved));
+                return -1;
+        }
+        close(path_fd);
+        return fd;
 }
 
+/* The agent drops to the owner before it listens: its peer uid is exactly the owner's.
+ * Root's own instances are the only ones whose agent is root. */
 static gboolean
-limad_agent_check_peer(LimadInstance *inst, sd_bus *bus, GError **error)
+limad_agent_check_peer(LimadInstance *inst, int fd, GError **error)
 {
         struct ucred cred = { 0 };
         socklen_t len = sizeof(cred);
-        int fd = sd_bus_get_fd(bus);
-        if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-            (cred.uid != inst->owner_uid && cred.uid != 0)) {
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+            cred.uid != inst->owner_uid) {
                 g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
                             _("the host agent of %s runs as uid %u, not as its owner (uid %u); "
                               "not linking to it"),
@@ -213,27 +305,27 @@ gboolean
 limad_agent_link(LimadInstance *inst, GError **error)
 {
         g_autofree gchar *sock = g_build_filename(inst->dir, LIMA_FILE_HA_SOCK, NULL);
-        g_autofree gchar *address = NULL;
         g_autoptr(LimadAgentLink) link = g_new0(LimadAgentLink, 1);
-        g_autofree gchar *escaped = NULL;
-        int r;
+        int fd, r;
 
         if (!g_file_test(sock, G_FILE_TEST_EXISTS)) {
                 g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, "%s does not exist yet", sock);
                 return FALSE;
         }
-        if (inst->manager->system_mode && !limad_agent_check_socket(inst, sock, error))
+        fd = limad_agent_connect(inst, sock, error);
+        if (fd < 0)
                 return FALSE;
-        r = sd_bus_new(&link->bus);
-        if (r >= 0) {
-                escaped = g_uri_escape_string(sock, "/", FALSE);
-                address = g_strdup_printf("unix:path=%s", escaped);
-                r = sd_bus_set_address(link->bus, address);
+        if (inst->manager->system_mode && !limad_agent_check_peer(inst, fd, error)) {
+                close(fd);
+                return FALSE;
         }
+        r = sd_bus_new(&link->bus);
+        if (r >= 0)
+                r = sd_bus_set_fd(link->bus, fd, fd);
+        if (r < 0)
+                close(fd);
         if (r >= 0)
                 r = sd_bus_start(link->bus);
-        if (r >= 0 && inst->manager->system_mode && !limad_agent_check_peer(inst, link->bus, error))
-                return FALSE;
         if (r >= 0)
                 r = sd_bus_attach_event(link->bus, inst->manager->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)

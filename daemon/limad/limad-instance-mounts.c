@@ -323,6 +323,11 @@ limad_mounts_add(LimadInstance *inst, sd_bus_message *m, const gchar *location,
         {
                 g_autoptr(GError) local = NULL;
                 g_autofree gchar *expanded = lima_expand_home(location, host->home, &local);
+                /* Asked as the owner first (--system): whether a folder only root can see
+                 * exists is not theirs to learn from the answer. */
+                if (expanded != NULL && !limad_store_check_mount(inst->manager, inst->owner_uid,
+                                                                 expanded, writable, error))
+                        return FALSE;
                 if (expanded != NULL && !g_file_test(expanded, G_FILE_TEST_IS_DIR)) {
                         g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_INVALID_ARGUMENT,
                                     _("location \"%s\" is not an existing directory on the "

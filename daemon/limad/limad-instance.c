@@ -318,8 +318,9 @@ limad_instance_load(LimadManager *manager, const gchar *name)
         if (!limad_store_read_file(manager, config_path, inst->owner_uid, &text, &len, &error)) {
                 limad_instance_add_error(inst, error->message);
         } else {
-                inst->cfg = lima_config_resolve(text, len, config_path, host, manager->lima_home,
-                                                diags, &error);
+                inst->cfg = lima_config_resolve_full(
+                    text, len, config_path, host, manager->lima_home,
+                    manager->system_mode ? LIMA_RESOLVE_SYSTEM : 0, diags, &error);
                 if (inst->cfg == NULL)
                         limad_instance_add_error(inst, error->message);
                 else if (!lima_diagnostics_check(diags, &error)) {

@@ -2,12 +2,17 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "lima-config-base.h"
 #include "lima-error.h"
+#include "lima-host.h"
 #include "lima-instance-name.h"
+#include "lima-owner.h"
+#include "lima-paths.h"
 #include "limad-authorize.h"
 #include "limad-error.h"
 #include "limad-polkit.h"
@@ -185,18 +190,132 @@ limad_manager_method_get_instance(sd_bus_message *m, void *userdata, sd_bus_erro
         return sd_bus_reply_method_return(m, "o", inst->path);
 }
 
+/* ValidateConfig runs on a worker thread, one call at a time: a big config (its bases, its
+ * mount checks in a child as the caller) holds up other ValidateConfig calls, never the
+ * main loop, so every other method keeps answering. Finished jobs come back through an
+ * eventfd and are replied to on the main loop. */
+typedef struct {
+        LimadManager *manager;
+        sd_bus_message *call;
+        gchar *yaml;
+        guint uid;
+        LimaHost *host;   /* looked up on the main loop: getpwuid() is not thread-safe */
+        LimaOwner *owner; /* --system */
+        gchar *filled;
+        gchar **warnings;
+        GError *error;
+} LimadValidateJob;
+
+static GThreadPool *validate_pool;
+static GAsyncQueue *validate_done;
+static int validate_eventfd = -1;
+static sd_event_source *validate_source;
+
+static void
+limad_validate_job_free(LimadValidateJob *job)
+{
+        sd_bus_message_unref(job->call);
+        g_free(job->yaml);
+        lima_host_free(job->host);
+        lima_owner_free(job->owner);
+        g_free(job->filled);
+        g_strfreev(job->warnings);
+        g_clear_error(&job->error);
+        g_free(job);
+}
+
+static void
+limad_validate_worker(gpointer data, gpointer user_data)
+{
+        LimadValidateJob *job = data;
+        uint64_t one = 1;
+        job->filled =
+            limad_store_validate_full(job->manager, "default", job->yaml, NULL, job->uid, job->host,
+                                      job->owner, &job->warnings, NULL, &job->error);
+        g_async_queue_push(validate_done, job);
+        while (write(validate_eventfd, &one, sizeof(one)) < 0 && errno == EINTR)
+                ;
+}
+
+static void
+limad_validate_reply(LimadValidateJob *job)
+{
+        g_autoptr(sd_bus_message) reply = NULL;
+        int r;
+        if (job->filled == NULL) {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                limad_error_to_bus(job->error, &e);
+                r = sd_bus_reply_method_error(job->call, &e);
+                sd_bus_error_free(&e);
+        } else {
+                r = sd_bus_message_new_method_return(job->call, &reply);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "s", job->filled);
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(reply, job->warnings);
+                if (r >= 0)
+                        r = sd_bus_send(NULL, reply, NULL);
+        }
+        /* The caller may be gone: nothing to do about a reply that cannot be sent. */
+        if (r < 0)
+                g_debug("ValidateConfig reply not sent: %s", g_strerror(-r));
+}
+
+static int
+limad_validate_on_done(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        LimadValidateJob *job;
+        uint64_t count;
+        while (read(fd, &count, sizeof(count)) < 0 && errno == EINTR)
+                ;
+        while ((job = g_async_queue_try_pop(validate_done)) != NULL) {
+                limad_validate_reply(job);
+                limad_validate_job_free(job);
+        }
+        return 0;
+}
+
+static gboolean
+limad_validate_setup(LimadManager *manager, GError **error)
+{
+        int r;
+        if (validate_pool != NULL)
+                return TRUE;
+        validate_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (validate_eventfd < 0) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, "eventfd: %s",
+                            g_strerror(errno));
+                return FALSE;
+        }
+        r = sd_event_add_io(manager->event, &validate_source, validate_eventfd, EPOLLIN,
+                            limad_validate_on_done, NULL);
+        if (r < 0) {
+                g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED, "sd_event_add_io: %s",
+                            g_strerror(-r));
+                return FALSE;
+        }
+        validate_done = g_async_queue_new();
+        validate_pool = g_thread_pool_new(limad_validate_worker, NULL, 1, FALSE, error);
+        return validate_pool != NULL;
+}
+
 static int
 limad_manager_method_validate(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
         LimadManager *manager = userdata;
         g_autoptr(GError) error = NULL;
-        g_auto(GStrv) warnings = NULL;
-        g_autofree gchar *filled = NULL;
-        g_autoptr(sd_bus_message) reply = NULL;
+        g_autofree gchar *dir = NULL;
+        LimadValidateJob *job;
         const char *yaml = NULL;
         uid_t uid = getuid();
-        int r = sd_bus_message_read(m, "s", &yaml);
+        int r;
 
+        /* Composing reads templates and checks mounts as root: as costly and as telling as a
+         * create, so the same people may ask. */
+        r = limad_authorize(manager, m, NULL, _("validate a config"), ret_error);
+        if (r <= 0)
+                return r < 0 ? r : 1;
+        r = sd_bus_message_read(m, "s", &yaml);
         if (r < 0)
                 return r;
         r = limad_manager_check_yaml_size(yaml, ret_error);
@@ -205,17 +324,22 @@ limad_manager_method_validate(sd_bus_message *m, void *userdata, sd_bus_error *r
         /* Filled as the caller's config would be: their home, their mount permissions. */
         if (manager->system_mode && (r = limad_authorize_caller_uid(m, &uid)) < 0)
                 return r;
-        filled = limad_store_validate(manager, "default", yaml, NULL, uid, &warnings, NULL, &error);
-        if (filled == NULL)
+        if (!limad_validate_setup(manager, &error))
                 return limad_error_to_bus(error, ret_error);
-        r = sd_bus_message_new_method_return(m, &reply);
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "s", filled);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(reply, warnings);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        job = g_new0(LimadValidateJob, 1);
+        job->manager = manager;
+        job->call = sd_bus_message_ref(m);
+        job->yaml = g_strdup(yaml);
+        job->uid = uid;
+        dir = lima_paths_instance_file(manager->lima_home, "default", NULL);
+        job->host = manager->system_mode ? lima_host_new_for_uid("default", dir, uid)
+                                         : lima_host_new_from_system("default", dir);
+        if (manager->system_mode && (job->owner = lima_owner_lookup(uid, &error)) == NULL) {
+                limad_validate_job_free(job);
+                return limad_error_to_bus(error, ret_error);
+        }
+        g_thread_pool_push(validate_pool, job, NULL);
+        return 1;
 }
 
 static int

@@ -1,6 +1,8 @@
 #include "limad-polkit.h"
 
 #include <errno.h>
+#include <systemd/sd-event.h>
+#include <time.h>
 
 #include "limad-error.h"
 
@@ -12,6 +14,8 @@
 /* Without a person in the loop polkit answers at once; with one, give them time to type. */
 #define POLKIT_TIMEOUT_USEC             (25 * G_USEC_PER_SEC)
 #define POLKIT_INTERACTIVE_TIMEOUT_USEC (300 * G_USEC_PER_SEC)
+/* A re-dispatched call reaches its handler at once; an answer left this long never will. */
+#define LIMAD_POLKIT_COLLECT_USEC (5 * G_USEC_PER_SEC)
 
 struct _LimadPolkit {
         sd_bus *bus;
@@ -21,7 +25,8 @@ struct _LimadPolkit {
 typedef struct {
         LimadPolkit *polkit;
         sd_bus_message *call;
-        sd_bus_slot *slot; /* NULL once answered */
+        sd_bus_slot *slot;       /* NULL once answered */
+        sd_event_source *expire; /* once answered: drops an answer nobody collects */
         gchar *action_id;
         LimadPolkitResult result;
         gchar *detail;
@@ -31,6 +36,7 @@ static void
 limad_polkit_query_free(LimadPolkitQuery *q)
 {
         sd_bus_slot_unref(q->slot);
+        sd_event_source_disable_unref(q->expire);
         sd_bus_message_unref(q->call);
         g_free(q->action_id);
         g_free(q->detail);
@@ -83,6 +89,20 @@ limad_polkit_read_reply(sd_bus_message *reply, gchar **detail)
         return challenge ? LIMAD_POLKIT_CHALLENGE : LIMAD_POLKIT_DENIED;
 }
 
+/* An answered call that never came back to its handler: sd-bus answered it itself (its
+ * object vanished meanwhile, say the instance was deleted). Without this the query, and the
+ * call it holds, would stay for limad's lifetime. */
+static int
+limad_polkit_on_expire(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        LimadPolkitQuery *q = userdata;
+        g_message("dropping polkit's answer about %s for %s: the call did not come back (its "
+                  "object is gone)",
+                  q->action_id, sd_bus_message_get_sender(q->call));
+        g_hash_table_remove(q->polkit->queries, q->call);
+        return 0;
+}
+
 static int
 limad_polkit_on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
@@ -98,7 +118,13 @@ limad_polkit_on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_e
                 sd_bus_reply_method_errorf(q->call, SD_BUS_ERROR_FAILED,
                                            "limad lost the call while asking polkit");
                 g_hash_table_remove(q->polkit->queries, q->call);
+                return 0;
         }
+        r = sd_event_add_time_relative(sd_bus_get_event(q->polkit->bus), &q->expire,
+                                       CLOCK_MONOTONIC, LIMAD_POLKIT_COLLECT_USEC, 0,
+                                       limad_polkit_on_expire, q);
+        if (r < 0)
+                g_warning("cannot time out polkit's answer: %s", g_strerror(-r));
         return 0;
 }
 

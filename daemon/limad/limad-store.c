@@ -111,38 +111,26 @@ limad_store_load_all(LimadManager *manager)
 /* --system: a mount is used by QEMU or a helper running as the owner, or by virtiofsd as
  * root; either way only what the owner may read (and write, when writable) is allowed. */
 static gboolean
-limad_store_check_mounts(const LimaConfig *cfg, guint owner_uid, GError **error)
+limad_store_check_mounts(const LimaConfig *cfg, guint owner_uid, const LimaOwner *given,
+                         GError **error)
 {
-        g_autoptr(LimaOwner) owner = lima_owner_lookup(owner_uid, error);
+        g_autoptr(LimaOwner) looked_up = given == NULL ? lima_owner_lookup(owner_uid, error) : NULL;
+        const LimaOwner *owner = given != NULL ? given : looked_up;
+        g_autofree const gchar **locations = g_new0(const gchar *, cfg->mounts->len + 1);
+        g_autofree gboolean *writable = g_new0(gboolean, cfg->mounts->len + 1);
+        guint failed = 0;
+
         if (owner == NULL)
                 return FALSE;
         for (guint i = 0; i < cfg->mounts->len; i++) {
                 const LimaMount *m = g_ptr_array_index(cfg->mounts, i);
-                if (!lima_owner_check_location(owner, m->location.value, m->writable.value,
-                                               error)) {
-                        g_prefix_error(error, "mounts[%u]: ", i);
-                        return FALSE;
-                }
+                locations[i] = m->location.value;
+                writable[i] = m->writable.value;
         }
-        return TRUE;
-}
-
-/* --system: limad runs as root, so a base: file would be read with root's rights and end
- * up in the caller's config. Only the installed templates may be named; limactl composes a
- * user's own files before it sends the config. */
-static gboolean
-limad_store_check_bases(const LimaConfig *cfg, GError **error)
-{
-        for (guint i = 0; i < cfg->base->len; i++) {
-                const LimaString *base = g_ptr_array_index(cfg->base, i);
-                if (base->value == NULL || !g_str_has_prefix(base->value, "template:")) {
-                        g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
-                                    _("base \"%s\": the system-wide limad reads only "
-                                      "template:NAME bases; `limactl create FILE.yaml` composes "
-                                      "your own files before sending them"),
-                                    base->value != NULL ? base->value : "");
-                        return FALSE;
-                }
+        if (!lima_owner_check_locations(owner, locations, writable, cfg->mounts->len, &failed,
+                                        error)) {
+                g_prefix_error(error, "mounts[%u]: ", failed);
+                return FALSE;
         }
         return TRUE;
 }
@@ -158,19 +146,45 @@ limad_store_check_mount(LimadManager *manager, guint owner_uid, const gchar *loc
         return owner != NULL && lima_owner_check_location(owner, location, writable, error);
 }
 
+/* Every mount is a host folder served (and, with --system, checked as the owner): a bound
+ * keeps one config from costing without limit. */
+static gboolean
+limad_store_check_mount_count(const LimaConfig *cfg, GError **error)
+{
+        if (cfg->mounts->len <= LIMAD_MAX_MOUNTS)
+                return TRUE;
+        g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
+                    _("the config has %u mounts; an instance may have at most %u: mount a common "
+                      "parent folder instead"),
+                    cfg->mounts->len, LIMAD_MAX_MOUNTS);
+        return FALSE;
+}
+
 gchar *
 limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml,
                      const LimaConfigOptions *opts, guint owner_uid, gchar ***warnings,
                      gchar **composed, GError **error)
+{
+        return limad_store_validate_full(manager, name, yaml, opts, owner_uid, NULL, NULL, warnings,
+                                         composed, error);
+}
+
+gchar *
+limad_store_validate_full(LimadManager *manager, const gchar *name, const gchar *yaml,
+                          const LimaConfigOptions *opts, guint owner_uid, const LimaHost *given,
+                          const LimaOwner *owner, gchar ***warnings, gchar **composed,
+                          GError **error)
 {
         g_autofree gchar *file = g_strdup_printf("%s.yaml", name);
         g_autofree gchar *dir = lima_paths_instance_file(manager->lima_home, name, NULL);
         g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new(file);
         g_autoptr(LimaConfig) cfg = NULL;
         g_autoptr(LimaConfig) filled = NULL;
-        g_autoptr(LimaHost) host = manager->system_mode
+        g_autoptr(LimaHost) made = given != NULL ? NULL
+                                   : manager->system_mode
                                        ? lima_host_new_for_uid(name, dir, owner_uid)
                                        : lima_host_new_from_system(name, dir);
+        const LimaHost *host = given != NULL ? given : made;
         g_autofree gchar *text = NULL;
         gboolean verbatim;
 
@@ -180,9 +194,11 @@ limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml
         /* Nothing to compose: the user's text is stored as written, comments and all
          * (libyaml drops comments, so a rewrite would lose them). */
         verbatim = cfg->base->len == 0 && opts == NULL;
-        if (manager->system_mode && !limad_store_check_bases(cfg, error))
+        if (!limad_store_check_mount_count(cfg, error))
                 return NULL;
-        if (!lima_config_resolve_base(cfg, diags, error) || !lima_diagnostics_check(diags, error))
+        if (!lima_config_resolve_base_full(cfg, manager->system_mode ? LIMA_BASE_TEMPLATES_ONLY : 0,
+                                           diags, error) ||
+            !lima_diagnostics_check(diags, error))
                 return NULL;
         if (opts != NULL && !lima_config_options_apply(opts, cfg, error))
                 return NULL;
@@ -191,10 +207,12 @@ limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml
                 return NULL;
         g_ptr_array_set_size(diags->items, 0);
         filled =
-            lima_config_resolve(text, strlen(text), file, host, manager->lima_home, diags, error);
-        if (filled == NULL || !lima_diagnostics_check(diags, error))
+            lima_config_resolve_full(text, strlen(text), file, host, manager->lima_home,
+                                     manager->system_mode ? LIMA_RESOLVE_SYSTEM : 0, diags, error);
+        if (filled == NULL || !lima_diagnostics_check(diags, error) ||
+            !limad_store_check_mount_count(filled, error))
                 return NULL;
-        if (manager->system_mode && !limad_store_check_mounts(filled, owner_uid, error))
+        if (manager->system_mode && !limad_store_check_mounts(filled, owner_uid, owner, error))
                 return NULL;
         if (warnings != NULL)
                 *warnings = lima_diagnostics_warnings(diags);

@@ -2,9 +2,14 @@
 #pragma once
 
 #include "lima-config-options.h"
+#include "lima-host.h"
+#include "lima-owner.h"
 #include "limad-manager.h"
 
 G_BEGIN_DECLS
+
+/* The most mounts one config may have (io.lima.lima1.Error.InvalidConfig beyond). */
+#define LIMAD_MAX_MOUNTS 128u
 
 /* limad --system: makes the state folder (0755, root) or checks that only root can write
  * it, since everything in it is trusted by root. */
@@ -44,5 +49,11 @@ void limad_store_remove_runtime_files(LimadInstance *inst);
 gchar *limad_store_validate(LimadManager *manager, const gchar *name, const gchar *yaml,
                             const LimaConfigOptions *opts, guint owner_uid, gchar ***warnings,
                             gchar **composed, GError **error);
+/* The same with the owner's host facts and account looked up already (both may be NULL): a
+ * worker thread must not call getpwuid(), which the main loop uses. */
+gchar *limad_store_validate_full(LimadManager *manager, const gchar *name, const gchar *yaml,
+                                 const LimaConfigOptions *opts, guint owner_uid,
+                                 const LimaHost *host, const LimaOwner *owner, gchar ***warnings,
+                                 gchar **composed, GError **error);
 
 G_END_DECLS

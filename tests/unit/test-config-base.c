@@ -1,7 +1,10 @@
 /* base: composition: own values win, lists grow, mounts merge by mount point. */
+#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lima-config-base.h"
+#include "lima-config-resolve.h"
 #include "lima-error.h"
 #include "test-util.h"
 
@@ -93,6 +96,52 @@ test_base_remote_locations_are_refused_with_a_reason(void)
         test_assert_error(diags, "only template:NAME and local files can be bases");
 }
 
+/* What root does for a user under --system: a stored config names no base at all, a
+ * caller's text only template:NAME ones; nothing named is read. */
+static void
+test_base_system_rules(void)
+{
+        g_autoptr(LimaHost) host = test_host_new();
+        g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new("stored.yaml");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(LimaConfig) cfg = NULL;
+        const gchar *stored = "base: /etc/shadow\ncpus: 1\n";
+        const gchar *sent = "base: file:///etc/shadow\ncpus: 1\n";
+
+        cfg = lima_config_resolve_full(stored, strlen(stored), "stored.yaml", host, NULL,
+                                       LIMA_RESOLVE_SYSTEM, diags, &error);
+        g_assert_null(cfg);
+        g_assert_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG);
+        g_assert_nonnull(strstr(error->message, "does not read bases named in a stored"));
+        g_clear_error(&error);
+        cfg = lima_config_load_data(sent, strlen(sent), "sent.yaml", diags, &error);
+        g_assert_nonnull(cfg);
+        g_assert_false(lima_config_resolve_base_full(cfg, LIMA_BASE_TEMPLATES_ONLY, diags, &error));
+        g_assert_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG);
+        g_assert_nonnull(strstr(error->message, "template:NAME"));
+}
+
+/* A FIFO or a huge file as a base is an error at once, never a hang (any mode). */
+static void
+test_base_fifo_does_not_block(void)
+{
+        g_autofree gchar *dir = g_dir_make_tmp("limad-base-fifo-XXXXXX", NULL);
+        g_autofree gchar *fifo = g_build_filename(dir, "fifo.yaml", NULL);
+        g_autofree gchar *text = g_strdup_printf("base: %s\ncpus: 1\n", fifo);
+        g_autoptr(LimaHost) host = test_host_new();
+        g_autoptr(LimaDiagnostics) diags = lima_diagnostics_new("user.yaml");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(LimaConfig) cfg = NULL;
+
+        g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+        cfg = lima_config_resolve(text, strlen(text), "user.yaml", host, NULL, diags, &error);
+        g_assert_null(cfg);
+        g_assert_nonnull(error);
+        g_assert_nonnull(strstr(error->message, "not a regular file"));
+        g_unlink(fifo);
+        g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -100,6 +149,8 @@ main(int argc, char **argv)
         g_test_add_func("/base/own-values-win-and-lists-grow",
                         test_base_own_values_win_and_lists_grow);
         g_test_add_func("/base/loop-is-detected", test_base_loop_is_detected);
+        g_test_add_func("/base/system-rules", test_base_system_rules);
+        g_test_add_func("/base/fifo-does-not-block", test_base_fifo_does_not_block);
         g_test_add_func("/base/missing-template-is-named", test_base_missing_template_is_named);
         g_test_add_func("/base/template-names-cannot-escape",
                         test_base_template_names_cannot_escape);

@@ -139,8 +139,8 @@ check "system lima@.service: CapabilityBoundingSet without CAP_SYS_ADMIN, with C
 check "system lima@.service: DevicePolicy=closed, DeviceAllow=/dev/kvm rw" \
         bash -c "$(declare -f has); has '$SYS/lima@.service' DevicePolicy=closed &&
         has '$SYS/lima@.service' 'DeviceAllow=/dev/kvm rw'"
-check "system lima@.service: RestrictNamespaces=user mnt net (virtiofsd's launcher)" \
-        bash -c "$(declare -f has); has '$SYS/lima@.service' 'RestrictNamespaces=user mnt net'"
+check "system lima@.service: RestrictNamespaces=user mnt net ipc uts cgroup (virtiofsd's launcher, bwrap)" \
+        bash -c "$(declare -f has); has '$SYS/lima@.service' 'RestrictNamespaces=user mnt net ipc uts cgroup'"
 check "system lima@.service: a SystemCallFilter= deny list, EPERM" \
         bash -c "grep -qE '^SystemCallFilter=~@' '$SYS/lima@.service' &&
         $(declare -f has); has '$SYS/lima@.service' SystemCallErrorNumber=EPERM"

@@ -66,6 +66,17 @@ else
         not_ok "the fuzzer found problems: $(grep -v '^#' "$work/fuzz.out" | head -20)"
 fi
 
+# The fuzzer's find, checked every time: a base that is no file is refused, not read forever.
+mkfifo "$work/fifo"
+for base in /dev/zero "$work/fifo"; do
+        out=$(timeout 20 gdbus call --session --timeout 15 --dest io.lima.lima1 \
+                --object-path /io/lima/lima1 --method io.lima.lima1.Manager.ValidateConfig \
+                "base: $base" 2>&1)
+        [[ "$out" == *"GDBus.Error:io.lima.lima1.Error."*"is not a regular file"* ]] &&
+                ok "ValidateConfig refuses base: $base at once" ||
+                not_ok "ValidateConfig with base: $base: $out"
+done
+
 pid2=$(busctl --user status io.lima.lima1 2>/dev/null | sed -n 's/^PID=//p')
 if [ -n "$pid2" ] && [ "$pid2" = "$pid" ]; then
         ok "limad stayed up: the same process ($pid) before and after"

@@ -1,7 +1,10 @@
 /* The root-safe ssh options of limactl-ssh.h. */
 #include "limactl-ssh.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <pwd.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +20,9 @@
 /* Where lima-hostagent keeps the key pair inside the keys home (lima-ssh-keys.c). */
 #define LIMACTL_SSH_KEY_FILE "_config/user"
 #define LIMACTL_SSH_SOCK     "ssh.sock"
+/* Root's copies of other users' keys (limactl_ssh_take_key), on a tmpfs only root writes. */
+#define LIMACTL_SSH_ROOT_KEYS "/run/limactl"
+#define LIMACTL_SSH_KEY_MAX   (64 * 1024)
 
 void
 limactl_ssh_target_free(LimactlSshTarget *t)
@@ -64,6 +70,77 @@ limactl_ssh_user(sd_bus *bus, const LimactlInstance *inst, GError **error)
         return g_strdup(host->user);
 }
 
+/* copy_dir exists, is a folder of ours and no one else may write in it. */
+static gboolean
+limactl_ssh_private_dir(const gchar *dir, GError **error)
+{
+        struct stat st;
+        if (g_mkdir(dir, 0700) != 0 && errno != EEXIST) {
+                int saved = errno;
+                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED, _("cannot create %s: %s"),
+                            dir, g_strerror(saved));
+                return FALSE;
+        }
+        if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+            (st.st_mode & 0022) != 0) {
+                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED,
+                            _("%s is not a folder only uid %u may write; remove it"), dir,
+                            (guint)geteuid());
+                return FALSE;
+        }
+        return TRUE;
+}
+
+gboolean
+limactl_ssh_take_key(LimactlSshTarget *t, uid_t owner_uid, const gchar *copy_dir, GError **error)
+{
+        g_autofree gchar *name = g_strdup_printf("key-%u", (guint)owner_uid);
+        g_autofree gchar *copy = g_build_filename(copy_dir, name, NULL);
+        g_autofree gchar *data = NULL;
+        gsize len = 0;
+        struct stat st;
+        int fd = open(t->identity, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        gboolean ok;
+
+        if (fd < 0) {
+                int saved = errno;
+                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED,
+                            _("cannot open the ssh key %s: %s; a link there is refused"),
+                            t->identity, g_strerror(saved));
+                return FALSE;
+        }
+        ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == owner_uid &&
+             st.st_size <= LIMACTL_SSH_KEY_MAX;
+        if (ok) {
+                data = g_malloc(LIMACTL_SSH_KEY_MAX + 1);
+                for (ssize_t n = 1; n > 0 && len <= LIMACTL_SSH_KEY_MAX; len += (gsize)n) {
+                        n = read(fd, data + len, LIMACTL_SSH_KEY_MAX + 1 - len);
+                        if (n < 0) {
+                                ok = FALSE;
+                                break;
+                        }
+                        if (n == 0)
+                                break;
+                }
+                ok = ok && len <= LIMACTL_SSH_KEY_MAX;
+        }
+        close(fd);
+        if (!ok) {
+                g_set_error(error, LIMACTL_ERROR, LIMACTL_ERROR_FAILED,
+                            _("the ssh key %s is not a regular file of uid %u (at most %u "
+                              "bytes); refusing to use it"),
+                            t->identity, (guint)owner_uid, (guint)LIMACTL_SSH_KEY_MAX);
+                return FALSE;
+        }
+        if (!limactl_ssh_private_dir(copy_dir, error) ||
+            !g_file_set_contents_full(copy, data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                      error))
+                return FALSE;
+        g_free(t->identity);
+        t->identity = g_steal_pointer(&copy);
+        return TRUE;
+}
+
 LimactlSshTarget *
 limactl_ssh_target_new(sd_bus *bus, const LimactlInstance *inst, gboolean use_master,
                        GError **error)
@@ -104,6 +181,14 @@ limactl_ssh_target_new(sd_bus *bus, const LimactlInstance *inst, gboolean use_ma
                               "it or copy its files (you cannot read %s)"),
                             inst->name, t->identity);
                 return NULL;
+        }
+        /* Not the owner (root, then): ssh gets the key as it was checked. */
+        if (!owner) {
+                g_autofree gchar *copies =
+                    geteuid() == 0 ? g_strdup(LIMACTL_SSH_ROOT_KEYS)
+                                   : g_build_filename(g_get_user_runtime_dir(), "limactl", NULL);
+                if (!limactl_ssh_take_key(t, inst->owner_uid, copies, error))
+                        return NULL;
         }
         sock = g_build_filename(inst->dir, LIMACTL_SSH_SOCK, NULL);
         if (use_master && owner && strlen(sock) < sizeof(addr.sun_path) && lstat(sock, &st) == 0 &&

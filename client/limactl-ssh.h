@@ -27,6 +27,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LimactlSshTarget, limactl_ssh_target_free)
 LimactlSshTarget *limactl_ssh_target_new(sd_bus *bus, const LimactlInstance *inst,
                                          gboolean use_master, GError **error);
 
+/* Root on another user's instance: ssh would open the key by a name its owner can swap after
+ * any check (a link to root's own key, a FIFO). Reads t->identity once, without following
+ * links, a regular file of owner_uid of at most 64 KiB, and points t->identity at a copy in
+ * copy_dir (made 0700 if missing; must be the caller's and writable by no one else). */
+gboolean limactl_ssh_take_key(LimactlSshTarget *t, uid_t owner_uid, const gchar *copy_dir,
+                              GError **error);
+
 /* Appends `-F /dev/null -o K=V …` for t to argv (a GPtrArray of owned strings): no system,
  * user or instance config file is read. port_flag: "-p" for ssh, "-P" for scp. */
 void limactl_ssh_add_options(GPtrArray *argv, const LimactlSshTarget *t);

@@ -4,6 +4,8 @@
  * does run it. Also: --preserve-env's block list and the terminal-safe strings. */
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "limactl-format.h"
 #include "limactl-ssh.h"
@@ -147,6 +149,94 @@ test_sanitize(void)
         g_assert_nonnull(strstr(clean, "\tok\nnext"));
 }
 
+/* What the ssh that limactl execs reads as its key: the IdentityFile option's file. */
+static gchar *
+key_ssh_reads(const LimactlSshTarget *t)
+{
+        g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+        gchar *text = NULL;
+        limactl_ssh_add_options(argv, t);
+        for (guint i = 0; i < argv->len; i++) {
+                const gchar *arg = g_ptr_array_index(argv, i);
+                if (g_str_has_prefix(arg, "IdentityFile=")) {
+                        if (!g_file_get_contents(arg + strlen("IdentityFile="), &text, NULL, NULL))
+                                return g_strdup("(unreadable)");
+                        return text;
+                }
+        }
+        return g_strdup("(none)");
+}
+
+/* Root runs `limactl --system shell` on alice's instance: the key is in alice's keys folder,
+ * so once limactl has checked it she swaps it for a link to a key of root's (or a FIFO). The
+ * ssh root runs must read what limactl checked, never what the name points to later. */
+static void
+test_key_swapped_after_check(void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree gchar *dir = g_dir_make_tmp("limactl-key-XXXXXX", &error);
+        g_autofree gchar *copies = g_build_filename(dir, "copies", NULL);
+        g_autofree gchar *key = g_build_filename(dir, "user", NULL);
+        g_autofree gchar *root_key = g_build_filename(dir, "root-key", NULL);
+        g_autofree gchar *fifo = g_build_filename(dir, "fifo", NULL);
+        g_autofree gchar *before = NULL;
+        g_autofree gchar *after = NULL;
+        g_autofree gchar *control = NULL;
+        g_autofree gchar *first_copy = NULL;
+        g_autoptr(GError) link_error = NULL;
+        g_autoptr(GError) fifo_error = NULL;
+        g_autoptr(GError) uid_error = NULL;
+        LimactlSshTarget t = { .user = (gchar *)"alice", .port = 22 };
+
+        g_assert_no_error(error);
+        g_assert_true(g_file_set_contents(key, "OWNER-KEY", -1, NULL));
+        g_assert_true(g_file_set_contents(root_key, "ROOT-KEY", -1, NULL));
+
+        /* Control: the key named by its path, as on main, follows the swap. */
+        t.identity = g_strdup(key);
+        before = key_ssh_reads(&t);
+        g_assert_cmpstr(before, ==, "OWNER-KEY");
+        g_assert_cmpint(g_unlink(key), ==, 0);
+        g_assert_cmpint(symlink(root_key, key), ==, 0);
+        control = key_ssh_reads(&t);
+        g_assert_cmpstr(control, ==, "ROOT-KEY");
+        g_assert_cmpint(g_unlink(key), ==, 0);
+        g_assert_true(g_file_set_contents(key, "OWNER-KEY", -1, NULL));
+
+        /* Taken once, without following links, into a folder only the caller writes. */
+        g_assert_true(limactl_ssh_take_key(&t, getuid(), copies, &error));
+        g_assert_no_error(error);
+        g_assert_true(g_str_has_prefix(t.identity, copies));
+        first_copy = g_strdup(t.identity);
+        g_assert_cmpint(g_unlink(key), ==, 0);
+        g_assert_cmpint(symlink(root_key, key), ==, 0);
+        after = key_ssh_reads(&t);
+        g_assert_cmpstr(after, ==, "OWNER-KEY");
+
+        /* Planted before the check: a link or a FIFO is refused, naming the file. */
+        g_free(t.identity);
+        t.identity = g_strdup(key);
+        g_assert_false(limactl_ssh_take_key(&t, getuid(), copies, &link_error));
+        g_assert_nonnull(strstr(link_error->message, key));
+        g_assert_cmpint(g_unlink(key), ==, 0);
+        g_assert_cmpint(mkfifo(key, 0600), ==, 0);
+        g_assert_false(limactl_ssh_take_key(&t, getuid(), copies, &fifo_error));
+        g_assert_nonnull(strstr(fifo_error->message, "not a regular file"));
+        /* A key that is not the owner's is not hers to hand out. */
+        g_assert_cmpint(g_unlink(key), ==, 0);
+        g_assert_true(g_file_set_contents(key, "OWNER-KEY", -1, NULL));
+        g_assert_false(limactl_ssh_take_key(&t, getuid() + 1, copies, &uid_error));
+        g_assert_nonnull(strstr(uid_error->message, key));
+
+        g_free(t.identity);
+        g_unlink(first_copy);
+        g_rmdir(copies);
+        g_unlink(key);
+        g_unlink(root_key);
+        g_unlink(fifo);
+        g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -159,5 +249,6 @@ main(int argc, char **argv)
         g_test_add_func("/limactl/shell/script-with-shell-and-env",
                         test_shell_script_with_shell_and_env);
         g_test_add_func("/limactl/format/sanitize", test_sanitize);
+        g_test_add_func("/limactl/ssh/key-swapped-after-check", test_key_swapped_after_check);
         return g_test_run();
 }

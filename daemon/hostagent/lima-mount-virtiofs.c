@@ -41,7 +41,8 @@ struct _LimaVirtiofsd {
 
 /* What the forked child reports on its status pipe before exec; EOF means exec worked. */
 typedef enum {
-        LIMA_VIRTIOFSD_STAGE_USERNS = 1,
+        LIMA_VIRTIOFSD_STAGE_CLOSE = 1,
+        LIMA_VIRTIOFSD_STAGE_USERNS,
         LIMA_VIRTIOFSD_STAGE_MAPS,
         LIMA_VIRTIOFSD_STAGE_SETID,
         LIMA_VIRTIOFSD_STAGE_SETGROUPS,
@@ -185,6 +186,8 @@ static const gchar *
 lima_virtiofsd_stage_name(LimaVirtiofsdStage stage)
 {
         switch (stage) {
+        case LIMA_VIRTIOFSD_STAGE_CLOSE:
+                return "closing the agent's descriptors";
         case LIMA_VIRTIOFSD_STAGE_USERNS:
                 return "unshare(CLONE_NEWUSER)";
         case LIMA_VIRTIOFSD_STAGE_MAPS:
@@ -235,6 +238,27 @@ typedef struct {
         int go_fd;    /* and reads one once the maps are written */
 } LimaVirtiofsdChild;
 
+/* Closes every descriptor above stderr but the n in keep (n small): async-signal-safe. */
+static int
+lima_virtiofsd_close_all_but(int *keep, int n)
+{
+        int low = 3;
+        for (int i = 1; i < n; i++)
+                for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+                        int t = keep[j];
+                        keep[j] = keep[j - 1];
+                        keep[j - 1] = t;
+                }
+        for (int i = 0; i < n; i++) {
+                if (keep[i] < low)
+                        continue;
+                if (keep[i] > low && close_range((unsigned)low, (unsigned)keep[i] - 1, 0) != 0)
+                        return -1;
+                low = keep[i] + 1;
+        }
+        return close_range((unsigned)low, ~0U, 0);
+}
+
 /* In the forked child: async-signal-safe calls only. */
 static void G_GNUC_NORETURN
 lima_virtiofsd_child(const LimaVirtiofsdChild *c)
@@ -243,6 +267,7 @@ lima_virtiofsd_child(const LimaVirtiofsdChild *c)
         sigset_t none;
         char byte = 'u';
         int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        int keep[] = { c->listen_fd, c->status_fd, c->ready_fd, c->go_fd };
         int tree;
 
         sigemptyset(&none);
@@ -254,6 +279,10 @@ lima_virtiofsd_child(const LimaVirtiofsdChild *c)
                 dup2(c->log_fd, STDOUT_FILENO);
                 dup2(c->log_fd, STDERR_FILENO);
         }
+        /* Dumpable, the child is open to the owner (ptrace, pidfd_getfd) until exec: first
+         * close all the agent holds (some opened as root before it dropped) but our pipes. */
+        if (lima_virtiofsd_close_all_but(keep, G_N_ELEMENTS(keep)) != 0)
+                lima_virtiofsd_child_fail(c->status_fd, LIMA_VIRTIOFSD_STAGE_CLOSE);
         /* newuidmap only maps a process whose /proc entry is the caller's: an agent that
          * dropped from root is not dumpable, and its child would not be. */
         prctl(PR_SET_DUMPABLE, 1);
@@ -531,6 +560,15 @@ lima_virtiofsd_start(const LimaVirtiofsdBinary *bin, const LimaMount *m, const g
         if (!lima_virtiofsd_check_tag(m->tag, error) ||
             !lima_safe_path_check(_("mount location"), location, error))
                 return NULL;
+        /* user.uid comes from the owner's lima.yaml: a value cut to 32 bits would map some
+         * other inner id to her (or none, the map being refused): say so instead. */
+        if (ids != NULL && (ids->guest_uid > G_MAXUINT32 - 1 || ids->guest_gid > G_MAXUINT32 - 1)) {
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
+                            _("user.uid %" G_GINT64_FORMAT " is not an id a guest user can have "
+                              "(at most %u); fix user.uid in lima.yaml"),
+                            MAX(ids->guest_uid, ids->guest_gid), (guint)(G_MAXUINT32 - 1));
+                return NULL;
+        }
         /* Asked as the owner (the agent's uid): what they may not reach, no daemon serves. */
         if (stat(location, &st) != 0 && (errno == EACCES || errno == EPERM)) {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_PERMISSION_DENIED,

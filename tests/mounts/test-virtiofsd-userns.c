@@ -8,9 +8,11 @@
 #include <glib.h>
 #include <grp.h>
 #include <pwd.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -424,6 +426,130 @@ test_userns_log_not_followed(void)
         g_test_trap_assert_passed();
 }
 
+/* The attacker: the owner, polling the agent's children and taking the secret descriptor out
+ * of any child that lets her (pidfd_getfd needs what ptrace needs: same uid and dumpable). */
+static void G_GNUC_NORETURN
+test_steal_loop(pid_t agent, int secret_fd, int report_fd, gint64 until)
+{
+        g_autofree gchar *children = g_strdup_printf("/proc/%d/task/%d/children", agent, agent);
+        const gchar *want = "root-secret";
+        pid_t self = getpid();
+        while (g_get_monotonic_time() < until) {
+                char buf[256];
+                int cfd = open(children, O_RDONLY | O_CLOEXEC);
+                ssize_t n = cfd >= 0 ? read(cfd, buf, sizeof(buf) - 1) : -1;
+                if (cfd >= 0)
+                        close(cfd);
+                if (n <= 0)
+                        continue;
+                buf[n] = '\0';
+                for (gchar *tok = strtok(buf, " "); tok != NULL; tok = strtok(NULL, " ")) {
+                        pid_t child = (pid_t)atoi(tok);
+                        int pidfd, stolen;
+                        char got[32] = { 0 };
+                        if (child <= 0 || child == self)
+                                continue;
+                        pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+                        if (pidfd < 0)
+                                continue;
+                        stolen = (int)syscall(SYS_pidfd_getfd, pidfd, secret_fd, 0);
+                        close(pidfd);
+                        if (stolen < 0)
+                                continue;
+                        if (pread(stolen, got, strlen(want), 0) == (ssize_t)strlen(want) &&
+                            memcmp(got, want, strlen(want)) == 0) {
+                                if (write(report_fd, "L", 1) != 1)
+                                        _exit(1);
+                                _exit(0);
+                        }
+                        close(stolen);
+                }
+        }
+        _exit(0);
+}
+
+/* Between fork and exec the child is made dumpable (newuidmap needs that) and so is open to
+ * its owner: nothing the agent holds (say, a descriptor root opened before the agent dropped
+ * to the owner) may still be open in it then. */
+static void
+test_userns_no_fd_in_window(void)
+{
+        struct passwd pw;
+        g_autofree gchar *root = NULL;
+        g_autofree gchar *secret = NULL;
+        if (g_test_subprocess()) {
+                const gchar *r = g_getenv("TEST_ROOT");
+                g_autofree gchar *share = g_build_filename(r, "share", NULL);
+                g_autofree gchar *sock = g_build_filename(r, "f.sock", NULL);
+                g_autofree gchar *path = g_build_filename(r, "root-secret", NULL);
+                g_autoptr(LimaMount) m = test_mount_new(share, "/mnt/share", FALSE);
+                int report[2];
+                int secret_fd = open(path, O_RDONLY | O_CLOEXEC);
+                char leaked = 0;
+                pid_t attacker;
+                g_assert_cmpint(secret_fd, >=, 0);
+                test_become((uid_t)atoi(g_getenv("TEST_UID")), (gid_t)atoi(g_getenv("TEST_GID")));
+                g_assert_cmpint(pipe2(report, O_CLOEXEC), ==, 0);
+                attacker = fork();
+                g_assert_cmpint(attacker, >=, 0);
+                if (attacker == 0) {
+                        pid_t agent = getppid();
+                        close(secret_fd);
+                        close(report[0]);
+                        test_steal_loop(agent, secret_fd, report[1],
+                                        g_get_monotonic_time() + 30 * G_USEC_PER_SEC);
+                }
+                close(report[1]);
+                for (guint i = 0; i < 15; i++) {
+                        g_autoptr(GError) error = NULL;
+                        LimaVirtiofsd *d = lima_virtiofsd_start(NULL, m, sock, r, NULL, &error);
+                        g_assert_no_error(error);
+                        lima_virtiofsd_free(d);
+                }
+                kill(attacker, SIGKILL);
+                waitpid(attacker, NULL, 0);
+                g_assert_cmpint(read(report[0], &leaked, 1), ==, 0);
+                return;
+        }
+        if (!test_userns_can_run(&pw))
+                return;
+        root = test_owner_root(pw.pw_uid, pw.pw_gid);
+        secret = g_build_filename(root, "root-secret", NULL);
+        g_assert_true(g_file_set_contents(secret, "root-secret", -1, NULL));
+        g_assert_cmpint(chmod(secret, 0600), ==, 0);
+        test_set_env(root, pw.pw_uid, pw.pw_gid);
+        g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        test_rm_rf(root);
+        g_test_trap_assert_passed();
+}
+
+/* user.uid is the owner's to write: one past 32 bits is refused by name, not cut to 4242. */
+static void
+test_userns_guest_uid_range(void)
+{
+        g_autofree gchar *root = test_make_tmpdir();
+        g_autofree gchar *sock = g_build_filename(root, "u.sock", NULL);
+        g_autoptr(LimaMount) m = test_mount_new(root, "/mnt/share", TRUE);
+        g_autoptr(LimaVirtiofsdBinary) bin = NULL;
+        g_autoptr(LimaVirtiofsd) d = NULL;
+        g_autoptr(GError) error = NULL;
+        LimaVirtiofsdIds ids = { .guest_uid = G_GINT64_CONSTANT(4294967296) + TEST_GUEST_UID,
+                                 .guest_gid = -1 };
+        if (!g_file_test(C_VIRTIOFSD, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip(C_VIRTIOFSD " missing (tools/install-deps)");
+                test_rm_rf(root);
+                return;
+        }
+        bin = lima_virtiofsd_probe(C_VIRTIOFSD, &error);
+        g_assert_no_error(error);
+        d = lima_virtiofsd_start(bin, m, sock, root, &ids, &error);
+        g_assert_null(d);
+        g_assert_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG);
+        g_assert_nonnull(strstr(error->message, "user.uid 4294971538"));
+        g_assert_false(g_file_test(sock, G_FILE_TEST_EXISTS));
+        test_rm_rf(root);
+}
+
 /* A user without a range (nobody): the named error with the fix, before anything is made. */
 static void
 test_userns_no_subuid_range(void)
@@ -504,5 +630,7 @@ main(int argc, char **argv)
         g_test_add_func("/virtiofs/userns/root-only-location", test_userns_root_only_location);
         g_test_add_func("/virtiofs/userns/log-not-followed", test_userns_log_not_followed);
         g_test_add_func("/virtiofs/userns/no-subuid-range", test_userns_no_subuid_range);
+        g_test_add_func("/virtiofs/userns/no-fd-in-window", test_userns_no_fd_in_window);
+        g_test_add_func("/virtiofs/userns/guest-uid-range", test_userns_guest_uid_range);
         return g_test_run();
 }

@@ -47,8 +47,10 @@ for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 
 snapshot() {
         (cd "$LIMA_HOME" && ls -1 && sha256sum -- */lima.yaml)
-        busctl --user call "${M[0]}" "${M[1]}" org.freedesktop.DBus.ObjectManager \
-                GetManagedObjects
+        # GetManagedObjects, in an order of our own (limad's follows its hash table).
+        busctl --user --json=short call "${M[0]}" "${M[1]}" org.freedesktop.DBus.ObjectManager \
+                GetManagedObjects | python3 -c 'import json, sys
+print(json.dumps(json.load(sys.stdin)["data"], sort_keys=True, indent=0))'
 }
 before=$(snapshot)
 pid=$(busctl --user status io.lima.lima1 | sed -n 's/^PID=//p')

@@ -518,6 +518,7 @@ limad_agent_on_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         g_autofree gchar *message = NULL;
         const gchar *name;
 
+        (void)hold;
         /* Success, or the link closing (the agent exited): agent_gone answers the callers. */
         if (e == NULL || inst->manager == NULL || inst->link == NULL ||
             inst->link->bus != sd_bus_message_get_bus(reply) || !sd_bus_is_open(inst->link->bus))

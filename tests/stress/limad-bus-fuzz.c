@@ -101,9 +101,8 @@ static const gchar *const odd_texts[] = {
         "name\nnewline",
         "tab\there",
         "\x01\x02\x7f",
-        "\xef\xbf\xbe", /* U+FFFE, a non-character */
-        "\xe2\x80\xae"
-        "evil",                      /* right-to-left override */
+        "\xef\xbf\xbe",              /* U+FFFE, a non-character */
+        "\xe2\x80\xae\x65vil",       /* right-to-left override */
         "e\xcc\x81\xcc\x81\xcc\x81", /* combining marks */
         "\xf0\x9f\x92\xa9",          /* four bytes */
         "$(touch /tmp/limad-fuzz-pwned)",

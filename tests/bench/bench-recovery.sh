@@ -11,12 +11,14 @@ build=$(cd "$1" && pwd)
 rounds=${2:-3}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 limactl=$build/client/limactl
-image_dir=${LIMAD_IMAGE_DIR:-/var/cache/limad/images/debian-12-local}
+. "$src/tests/vm/image.sh"
 [ -f "$image_dir/disk.qcow2" ] || { echo "bench-recovery: no image; run tools/build-guest-image" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/limad-bench-XXXXXX)
 . "$src/tests/vm/private-bus.sh"
 trap 'private_bus_stop; rm -rf "$work"' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
@@ -58,7 +60,11 @@ for victim in sftp-server ssh master; do
                         sleep 0.1
                 done
                 back=$(since "$t")
-                until [ "$("$limactl" list --format '{{.Status}}' bench 2>/dev/null)" = Running ]; do sleep 0.1; done
+                until [ "$("$limactl" list --format '{{.Status}}' bench 2>/dev/null)" = Running ]; do
+                        [ "$(echo "$(since "$t") > 120" | bc)" = 1 ] &&
+                                { echo "bench-recovery: not Running in 120 s" >&2; exit 1; }
+                        sleep 0.1
+                done
                 running=$(since "$t")
                 printf '%s round %d: mount back %.1f s, Running %.1f s\n' "$victim" "$round" "$back" "$running"
                 echo "$back" >>"$work/back"

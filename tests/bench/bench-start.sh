@@ -9,12 +9,15 @@ build=$(cd "$1" && pwd)
 rounds=${2:-2}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 limactl=$build/client/limactl
-image_dir=${LIMAD_IMAGE_DIR:-/var/cache/limad/images/debian-12-local}
+. "$src/tests/vm/image.sh"
 [ -f "$image_dir/disk.qcow2" ] || { echo "bench-start: no image; run tools/build-guest-image" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/limad-bench-XXXXXX)
 . "$src/tests/vm/private-bus.sh"
-trap 'private_bus_stop; rm -rf "$work"' EXIT
+qemu_pid=
+trap '[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null; private_bus_stop; rm -rf "$work"' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
@@ -41,11 +44,14 @@ for round in $(seq "$rounds"); do
         until ssh -F "$LIMA_HOME/bench/ssh.config" -o BatchMode=yes -o ConnectTimeout=5 \
                 lima-bench true 2>/dev/null; do
                 kill -0 "$qemu_pid" 2>/dev/null || { cat "$work/raw-qemu.log" >&2; exit 1; }
+                [ "$(echo "$(since "$t") > 900" | bc)" = 1 ] &&
+                        { echo "bench-start: raw QEMU's sshd not up in 900 s" >&2; exit 1; }
                 sleep 0.5
         done
         raw_s=$(since "$t")
         kill "$qemu_pid"
         wait "$qemu_pid" 2>/dev/null || true
+        qemu_pid=
         printf 'round %d: limactl start → Running %.1f s; raw QEMU boot → sshd %.1f s (%s); overhead %.1f s\n' \
                 "$round" "$limactl_s" "$raw_s" "${accel:-?}" "$(echo "$limactl_s - $raw_s" | bc)"
 done

@@ -127,6 +127,14 @@ if out=$(busctl --user get-property "${M[@]}" Version 2>&1); then
 else
         not_ok "Version: $out"
 fi
+# private-bus.sh activated it through the shipped file: the same lines but Exec's limad.
+if diff <(grep -v '^Exec=' "$build/dbus/io.lima.lima1.service") \
+        <(grep -v '^Exec=' "$work/services/io.lima.lima1.service") >/dev/null &&
+        grep -q "^Exec=.*$build/daemon/limad --user " "$work/services/io.lima.lima1.service"; then
+        ok "activation used the shipped dbus/io.lima.lima1.service"
+else
+        not_ok "activation file: $(cat "$work/services/io.lima.lima1.service")"
+fi
 expect_error "CreateInstance refuses an empty name" "instance name is empty" \
         "${M[@]}" CreateInstance 'ssa{sv}' "" "$images" 0
 expect_error "CreateInstance refuses a name with /" "is invalid" \

@@ -4,13 +4,24 @@
 # and $work; exports DBUS_SYSTEM_BUS_ADDRESS. system_bus_stop ends what it started and
 # removes the polkit files it installed.
 #   LIMAD_TEST_NO_POLKIT=1: no polkitd (limad's fallback: owners and root only).
-export LIMA_TEMPLATES_PATH=$src/templates
+. "$src/tests/vm/image.sh"
+LIMA_TEMPLATES_PATH=$(image_templates_path "$work/templates")
+export LIMA_TEMPLATES_PATH
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/sysbus
 state=$work/state
 polkit_action=/usr/share/polkit-1/actions/io.lima.lima1.test-$$.policy
 polkit_rules=/etc/polkit-1/rules.d/40-limad-test-$$.rules
 system_bus_pids=()
 chmod 0755 "$work"
+# A run killed before its trap ran (SIGKILL) left its polkit files: remove those whose shell
+# is gone, so stale rules never outlive their test.
+for f in /usr/share/polkit-1/actions/io.lima.lima1.test-*.policy \
+        /etc/polkit-1/rules.d/40-limad-test-*.rules; do
+        [ -e "$f" ] || continue
+        p=${f##*test-}
+        p=${p%%.*}
+        kill -0 "$p" 2>/dev/null || rm -f "$f"
+done
 
 # Test users: the owner, another user, and an admin the test rule lets do everything.
 for u in limad-alice limad-bob limad-admin; do

@@ -19,6 +19,9 @@ fi
 work=$(mktemp -d /tmp/limad-system-XXXXXX)
 . "$src/tests/system/private-system-bus.sh"
 trap 'system_bus_stop; rm -rf "$work"' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
 
 pass=0
 fail=0

@@ -32,10 +32,15 @@ not_ok() { fail=$((fail + 1)); echo "not ok $((pass + fail)) - ${1//$'\n'/ | }";
 cleanup() {
         as limad-alice "$limactl" --system stop -f vm >/dev/null 2>&1
         system_bus_stop
-        if [ "$fail" -gt 0 ]; then echo "# kept $work (limad.log, state/vm/*.log)"; else
+        if [ "$fail" -gt 0 ]; then prune_kept_work "$work"
+                echo "# kept $work (limad.log, state/vm/*.log; disks removed)"; else
                 rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+require_image
 status() { busctl --system get-property io.lima.lima1 /io/lima/lima1/instance/vm \
         io.lima.lima1.Instance Status 2>&1; }
 

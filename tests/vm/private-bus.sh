@@ -1,16 +1,25 @@
 # Sourced by the VM tests and benchmarks: a private session bus whose D-Bus activation runs
 # the limad under test, and a LIMA_HOME of its own. Needs $build (the meson build folder),
 # $src (the source tree) and $work (a scratch folder); exports the environment limactl uses.
+. "$src/tests/vm/image.sh"
 export LIMA_HOME=$work/home
-export LIMA_TEMPLATES_PATH=$src/templates
+LIMA_TEMPLATES_PATH=$(image_templates_path "$work/templates")
+export LIMA_TEMPLATES_PATH
 export LIMA_CACHE_HOME=$work/cache
 mkdir -p "$LIMA_HOME" "$work/services"
 
-cat >"$work/services/io.lima.lima1.service" <<SERVICE
-[D-BUS Service]
-Name=io.lima.lima1
-Exec=/bin/sh -c 'exec env LIMA_HOME=$LIMA_HOME LIMA_TEMPLATES_PATH=$LIMA_TEMPLATES_PATH LIMA_CACHE_HOME=$LIMA_CACHE_HOME $build/daemon/limad --user -v >>$work/limad.log 2>&1'
-SERVICE
+# D-Bus activation through the shipped file (dbus/io.lima.lima1.service as the build made it),
+# with one change: its Exec's installed limad becomes the build's, started with this test's
+# environment and -v into limad.log. Its Name, arguments and other keys are the shipped ones.
+shipped_service=$build/dbus/io.lima.lima1.service
+shipped_exec=$(sed -n 's/^Exec=//p' "$shipped_service")
+case $shipped_exec in
+*/limad\ * | */limad) ;;
+*) echo "Bail out! $shipped_service: Exec is not limad: $shipped_exec"; exit 1 ;;
+esac
+shipped_args=${shipped_exec#*/limad}
+sed "s|^Exec=.*|Exec=/bin/sh -c 'exec env LIMA_HOME=$LIMA_HOME LIMA_TEMPLATES_PATH=$LIMA_TEMPLATES_PATH LIMA_CACHE_HOME=$LIMA_CACHE_HOME $build/daemon/limad$shipped_args -v >>$work/limad.log 2>\\&1'|" \
+        "$shipped_service" >"$work/services/io.lima.lima1.service"
 cat >"$work/session.conf" <<CONF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">

@@ -10,7 +10,7 @@ set -u
 build=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
 limactl=$build/client/limactl
-image_dir=${LIMAD_IMAGE_DIR:-/var/cache/limad/images/debian-12-local}
+. "$src/tests/vm/image.sh"
 work=$(mktemp -d /tmp/limad-vmcli-XXXXXX)
 pass=0
 fail=0
@@ -27,17 +27,16 @@ cleanup() {
         "$limactl" stop -f default >/dev/null 2>&1
         declare -F private_bus_stop >/dev/null && private_bus_stop
         if [ "$fail" -gt 0 ]; then
+                prune_kept_work "$work"
                 echo "# kept $work for a look (limad.log, home/default/*.log)"
         else
                 rm -rf "$work"
         fi
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT HUP # through cleanup, so no guest outlives a killed run
 
-if [ ! -f "$image_dir/disk.qcow2" ]; then
-        echo "1..0 # SKIP no guest image in $image_dir: run tools/build-guest-image"
-        exit 0
-fi
+require_image
 . "$src/tests/vm/private-bus.sh"
 export PATH=$build/client:$PATH LIMACTL=$limactl
 t_all=$(date +%s)

@@ -1,19 +1,30 @@
 #!/bin/bash
 # Mounts inside a real guest, by type: one instance per type carrying several mounts.
 #
-#   tests/vm/test-vm-mounts.sh BUILD_DIR reverse-sshfs|virtiofs     (prints TAP)
+#   tests/vm/test-vm-mounts.sh BUILD_DIR 9p|reverse-sshfs|virtiofs     (prints TAP)
+#
+# One boot per run. Every run (LIMAD_TIER=every): files both ways, read-only refused, runtime
+# mounts, mountInotify (runtime mounts watched, read-only ones not), and for virtiofs a killed
+# virtiofsd. LIMAD_TIER=full adds a guest reboot with every mount back, and for reverse-sshfs
+# each helper killed and recovered (Degraded meanwhile). 9p (no runtime mounts) is a --full
+# stage: its files and its reboot. A failed start bails out.
 #
 # virtiofs runs as any user with a subuid/subgid range (virtiofsd runs in a user namespace
 # mapped from it; tools/install-deps gives limad-test one): without one it is skipped, naming
 # the fix. It checks, as guest root would attack it, that the daemon serves with the user's
 # rights only.
 set -u
+shopt -s extglob # the @(…|…) patterns of the refusal checks
 build=$(cd "$1" && pwd)
 type=$2
 src=$(cd "$(dirname "$0")/../.." && pwd)
 limactl=$build/client/limactl
-image_dir=${LIMAD_IMAGE_DIR:-/var/cache/limad/images/debian-12-local}
-name=${type%%-*}
+tier=${LIMAD_TIER:-every}
+. "$src/tests/vm/image.sh"
+case $type in
+9p) name=ninep ;;
+*) name=${type%%-*} ;;
+esac
 
 pass=0
 fail=0
@@ -40,10 +51,45 @@ wait_status() {
         echo "status is $(status), not $1, after $2 s"
         return 1
 }
+# A JSON string of $1, for jq expressions.
+js() { jq -Rn --arg v "$1" '$v'; }
+# JQ-EXPR: passes when the instance's `list --json` object satisfies it (prints it if not).
+json_is() {
+        local j
+        j=$("$limactl" list --json "$name" 2>&1) || { echo "$j"; return 1; }
+        jq -e "$1" <<<"$j" >/dev/null || { echo "$j"; return 1; }
+}
+# Every mount reads "mounted": this file's (the template's base adds the home folder), and
+# the runtime one while it is there.
+extra_mounts=0
 all_mounted() {
-        "$limactl" info "$name" >"$work/info.txt" 2>&1
-        [ "$(grep -c mounted "$work/info.txt")" -ge "$(grep -c 'location:' "$work/$name.yaml")" ] ||
-                { cat "$work/info.txt"; return 1; }
+        json_is "(.mounts | length) >= $(($(grep -c 'location:' "$work/$name.yaml") + extra_mounts))
+                 and all(.mounts[]; .state == \"mounted\")"
+}
+# NAME COMMAND…: passes when COMMAND, run in the guest through ssh, got there (prints
+# "reached" first) and was refused as read-only or not permitted, not failed for another reason.
+check_refused() {
+        local n=$1 out
+        shift
+        if out=$(gsh sh -c "echo reached; $*" 2>&1); then not_ok "$n: succeeded: $out"
+        elif [[ "$out" == reached*@(Read-only file system|Permission denied|Operation not permitted)* ]]
+        then ok "$n"
+        else not_ok "$n: wanted the guest to be reached and refused (EROFS/EACCES/EPERM): $out"; fi
+}
+# Host-side listening sockets (TCP listen, UDP bound) held by this run's processes: the agent
+# and whatever names this run's folder (QEMU, ssh, sftp-server). Lines "PID ADDRESS".
+our_listening() {
+        local p pids ino
+        pids="$(pgrep -f -- "$work" | tr '\n' ' ') $(cat "$LIMA_HOME/$name/ha.pid" 2>/dev/null)"
+        declare -A listen=()
+        while read -r ino addr; do listen[$ino]=$addr; done < <(awk \
+                'FNR > 1 && ($4 == "0A" || FILENAME ~ /udp/) { print $10, $2 }' \
+                /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null)
+        for p in $pids; do
+                for ino in $(ls -l "/proc/$p/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
+                        [ -n "${listen[$ino]:-}" ] && echo "$(cat "/proc/$p/comm" 2>/dev/null) ${listen[$ino]}"
+                done
+        done | sort -u
 }
 # Seconds until the guest reads the host's file through the rw mount again; empty if not in 60 s.
 time_mount_back() {
@@ -73,19 +119,17 @@ test_guest_reboot() {
         check "the guest did reboot (new boot id)" \
                 sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat /proc/sys/kernel/random/boot_id)\" != '$boot_id' ]" "$limactl"
         check "in the same QEMU process" sh -c "[ \"\$(cat '$LIMA_HOME/$name/qemu.pid')\" = '$qemu_pid' ]"
-        check "info shows every mount mounted after the reboot" all_mounted
+        check "list --json shows every mount mounted after the reboot" all_mounted
         check "the guest reads the host's file after the reboot" \
                 sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat '/mnt/rw share/host.txt')\" = from-host ]" "$limactl"
         check "the guest writes after the reboot; the host reads it" \
                 sh -c "\"\$0\" shell --workdir / $name sh -c 'echo after-reboot > \"/mnt/rw share/r.txt\"' && [ \"\$(cat '$rw/r.txt')\" = after-reboot ]" "$limactl"
-        check "the ro mount is back and still read-only" \
-                sh -c "\"\$0\" shell --workdir / $name cat /mnt/ro/data.txt && ! \"\$0\" shell --workdir / $name sudo sh -c 'echo x > /mnt/ro/r.txt' && [ ! -e '$ro/r.txt' ]" "$limactl"
+        check "the ro mount is back" gsh cat /mnt/ro/data.txt
+        check_refused "and still refuses root's write" "sudo sh -c 'echo x > /mnt/ro/r.txt'"
+        check "nothing was written on the host" test ! -e "$ro/r.txt"
 }
 
-if [ ! -f "$image_dir/disk.qcow2" ]; then
-        echo "1..0 # SKIP no guest image in $image_dir: run tools/build-guest-image"
-        exit 0
-fi
+require_image
 # The first id of the user's subordinate range: where guest root's files land on the host.
 subuid=$(awk -F: -v n="$(id -un)" -v u="$(id -u)" '($1 == n || $1 == u) && $2 != u { print $2; exit }' /etc/subuid 2>/dev/null)
 if [ "$type" = virtiofs ] && [ -z "$subuid" ]; then
@@ -95,7 +139,12 @@ fi
 
 work=$(mktemp -d /tmp/limad-mounts-XXXXXX)
 . "$src/tests/vm/private-bus.sh"
-trap 'private_bus_stop; [ "$fail" -eq 0 ] && rm -rf "$work"' EXIT
+trap 'private_bus_stop; if [ "$fail" -eq 0 ]; then rm -rf "$work"; else prune_kept_work "$work"
+        echo "# kept $work for a look (limad.log, home/*/*.log; disks removed)"; fi' EXIT
+# Killed (a stage deadline, ^C), still end the guest and its helpers: the EXIT trap does it.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
 rw="$work/rw dir é"
 ro="$work/ro"
 builtin="$work/builtin"
@@ -138,10 +187,17 @@ fi
 check "create with a rw mount (spaces, non-ASCII) and a ro mount" \
         "$limactl" create --name "$name" "$work/$name.yaml"
 t0=$(date +%s)
-check "start (Running, mounts mounted)" "$limactl" start "$name" --timeout 15m
+# `limactl start` returns 0 on Degraded too: Running is required, or nothing later can pass.
+if out=$("$limactl" start "$name" --timeout 15m 2>&1) && [ "$(status)" = Running ]; then
+        ok "start (Running, mounts mounted)"
+else
+        not_ok "start: status $(status): $out"
+        tail -20 "$LIMA_HOME/$name/ha.stderr.log" 2>/dev/null | sed 's/^/# /'
+        echo "Bail out! $name did not start (Running); the later checks need its guest"
+        exit 1
+fi
 echo "# $type start took $(($(date +%s) - t0)) s"
-check "info shows every mount mounted" \
-        sh -c "[ \$('$limactl' info $name | grep -c mounted) -ge \$(grep -c 'location:' '$work/$name.yaml') ]"
+check "list --json shows every mount mounted" all_mounted
 check "the guest reads the host's file" sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat '/mnt/rw share/host.txt')\" = from-host ]" "$limactl"
 check "the guest writes a file" gsh sh -c "echo from-guest > '/mnt/rw share/guest.txt'"
 check "the host reads it, byte for byte" sh -c "[ \"\$(cat '$rw/guest.txt')\" = from-guest ]"
@@ -174,12 +230,11 @@ check "the guest makes a directory and renames a file" \
         gsh sh -c "mkdir '/mnt/rw share/d' && mv '/mnt/rw share/guest.txt' '/mnt/rw share/d/moved.txt'"
 check "the host sees the rename" test -f "$rw/d/moved.txt"
 check "the guest reads the ro mount" gsh cat /mnt/ro/data.txt
-check_fails "the ro mount refuses writes, even for root" "" \
-        gsh sudo sh -c "echo x > /mnt/ro/new.txt"
+check_refused "the ro mount refuses writes, even for root" "sudo sh -c 'echo x > /mnt/ro/new.txt'"
 check "nothing was written on the host" test ! -e "$ro/new.txt"
 if [ "$type" = virtiofs ]; then
-        check_fails "remounting it rw in the guest does not let root write" "" \
-                gsh sudo sh -c "mount -o remount,rw /mnt/ro; echo x > /mnt/ro/new.txt"
+        check_refused "remounting it rw in the guest does not let root write" \
+                "sudo mount -o remount,rw /mnt/ro; sudo sh -c 'echo x > /mnt/ro/new.txt'"
         check "still nothing on the host" test ! -e "$ro/new.txt"
 fi
 
@@ -210,11 +265,13 @@ runtime_mount_add() {
         n=$(helpers)
         [ "$n" = "$helpers_before" ] && ok "and leaves no helper running" ||
                 not_ok "and leaves no helper running: $n, $helpers_before before"
-        check "and is not in Mounts" sh -c "! '$limactl' info $name | grep -qF /mnt/ro/sub"
+        check "and is not in Mounts" json_is "all(.mounts[]; .mountPoint != \"/mnt/ro/sub\")"
 
+        listening_before=$(our_listening)
         t0=$(date +%s.%N)
         check "mount add on the running guest (writable)" \
                 "$limactl" mount add "$name" "$hot:$mp" --writable
+        extra_mounts=1
         echo "# runtime $type mount add took $(echo "$(date +%s.%N) - $t0" | bc) s"
         check "the guest reads the host's file through it" \
                 sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat '$mp/h.txt')\" = from-host-hot ]" "$limactl"
@@ -222,11 +279,20 @@ runtime_mount_add() {
         check "the host reads what the guest wrote" sh -c "[ \"\$(cat '$hot/g.txt')\" = from-guest-hot ]"
         check "lima.yaml has it, writable" sh -c \
                 "grep -qF 'location: $hot' '$yaml' && grep -qF 'mountPoint: $mp' '$yaml' && grep -A2 -F 'location: $hot' '$yaml' | grep -q 'writable: true'"
-        check "limactl info shows it mounted" sh -c "'$limactl' info $name | grep -F '$mp' | grep -q '$type, rw, mounted'"
+        check "list --json shows it mounted, writable, $type" json_is "any(.mounts[];
+                .mountPoint == $(js "$mp") and .state == \"mounted\" and .writable and .mountType == \"$type\")"
         check "mount list shows it mounted" sh -c "'$limactl' mount list $name | grep -F '$mp' | grep -q mounted"
         n=$(helpers)
         [ "$n" -gt "$helpers_before" ] && ok "a helper of its own runs for it" ||
                 not_ok "a helper of its own runs for it: $n, $helpers_before before"
+        if [ "$type" = reverse-sshfs ]; then
+                # The README: no port opens on the host. QEMU's ssh forward was there before.
+                local now
+                now=$(our_listening)
+                [ "$now" = "$listening_before" ] && ! grep -qE '^(sftp-server|ssh|sshfs) ' <<<"$now" &&
+                        ok "no port opens on the host for it (listening: ${now//$'\n'/, })" ||
+                        not_ok "a port opened on the host: before: $listening_before; now: $now"
+        fi
         check_fails "adding the same mount point again is refused" "already has a mount" \
                 "$limactl" mount add "$name" "$hot:$mp"
         check_fails "a 9p runtime mount is refused, saying why" "9p mounts cannot be hot-plugged" \
@@ -252,7 +318,8 @@ runtime_mount_remove() {
         check "it is gone from the guest's mount table" \
                 gsh sh -c "! grep -qF ' $(echo "$mp" | sed 's/ /\\040/g') ' /proc/mounts"
         check "it is gone from lima.yaml" sh -c "! grep -qF '$mp' '$yaml'"
-        check "it is gone from Mounts" sh -c "! '$limactl' info $name | grep -qF '$mp'"
+        check "it is gone from Mounts" json_is "all(.mounts[]; .mountPoint != $(js "$mp"))"
+        extra_mounts=0
         n=$(helpers)
         [ "$n" = "$helpers_before" ] && ok "its helper is gone" || not_ok "its helper is gone: $n, $helpers_before before"
         check "the host folder is untouched" test -f "$hot/g.txt"
@@ -260,6 +327,18 @@ runtime_mount_remove() {
                 sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat /mnt/ro/data.txt)\" = read-only ]" "$limactl"
 }
 
+if [ "$type" = 9p ]; then
+        # No runtime mounts (QEMU cannot hot-plug 9p): the files, and with --full a reboot.
+        check_fails "a 9p runtime mount is refused, saying why" "9p mounts cannot be hot-plugged" \
+                "$limactl" mount add "$name" "$work:/mnt/ninep"
+        [ "$tier" = full ] && test_guest_reboot
+        check "stop" "$limactl" stop "$name"
+        check "delete" "$limactl" delete "$name"
+        echo "1..$((pass + fail))"
+        echo "# $pass passed, $fail failed"
+        [ "$fail" -eq 0 ]
+        exit
+fi
 if [ "$type" = virtiofs ]; then
         pids=$(virtiofsd_pids | paste -sd, -)
         echo "# virtiofsd of $name: $(ps -o pid=,user=,uid=,args= -p "${pids:-0}" | tr '\n' ';')"
@@ -270,9 +349,11 @@ if [ "$type" = virtiofs ]; then
                 "awk '\$1 == 0 && \$2 == $subuid && \$3 == 1 { a = 1 } \$2 == $(id -u) && \$3 == 1 { b = 1 } END { exit !(a && b && NR == 2) }' /proc/$pid/uid_map"
 fi
 runtime_mount_add
-test_guest_reboot
-check "the runtime mount is there again after the reboot" \
-        sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat '$mp/h.txt')\" = from-host-hot ]" "$limactl"
+if [ "$tier" = full ]; then
+        test_guest_reboot
+        check "the runtime mount is there again after the reboot" \
+                sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat '$mp/h.txt')\" = from-host-hot ]" "$limactl"
+fi
 # After the reboot, so the guest agent link is proven to come back with the guest.
 # --- mountInotify: host writes reach inotify watchers in the guest ---
 # inotifywait runs in the guest (backgrounded, with a timeout) on the rw mount, stamping
@@ -304,9 +385,9 @@ inotify_host_echo() {
 }
 check_mount_inotify() {
         local gdir="/mnt/rw share" line t_write before after
-        # A directory made on the host after start: the host agent must watch it too.
+        # A directory made on the host after start: the host agent must watch it too (with
+        # what it holds when it is seen, so no wait is needed before writing into it).
         mkdir "$rw/made-later"
-        sleep 1
         check "mountInotify: inotifywait starts in the guest" gsh sh -c "
                 rm -f $inotify_log
                 setsid nohup timeout 300 sh -c 'inotifywait -m -r --format \"%e %w%f|\" \"$gdir\" 2>&1 |
@@ -346,6 +427,29 @@ check_mount_inotify() {
                 test "$before" = "$after" -a "$before" -gt 0
         # setsid made it a process group of its own: end that group, nothing else.
         gsh sh -c "kill -- -\$(cat $inotify_log.pid)" >/dev/null 2>&1
+
+        # Runtime mounts are watched; read-only mounts are not (as in Lima). A second watcher
+        # on both; the host writes the ro file first, then the runtime one: once the runtime
+        # event is in, the ro one would have been too (the same agent, in order), so a few
+        # seconds more without it prove it is not watched.
+        local log2=/tmp/limad-inotifywait-2.log
+        check "mountInotify: a watcher on the runtime and the ro mount starts" gsh sh -c "
+                rm -f $log2
+                setsid nohup timeout 120 inotifywait -m -r --format '%e %w%f|' '$mp' /mnt/ro \
+                        >$log2 2>&1 </dev/null &
+                echo \$! >$log2.pid
+                for i in \$(seq 120); do grep -q 'Watches established' $log2 && exit 0; sleep 0.25; done
+                cat $log2; exit 1"
+        echo "host-wrote" >"$ro/inotify-ro.txt"
+        echo "host-wrote" >"$hot/inotify-hot.txt"
+        inotify_log=$log2
+        check "mountInotify: a runtime mount is watched (a host write shows in the guest)" \
+                inotify_wait_for " $mp/inotify-hot.txt|"
+        sleep 3 # a window for an event that must not come
+        check "mountInotify: a read-only mount is not watched (no event for a host write)" \
+                sh -c "! \"\$0\" shell --workdir / $name grep -F /mnt/ro/ $log2" "$limactl"
+        gsh sh -c "kill -- -\$(cat $log2.pid)" >/dev/null 2>&1
+        inotify_log=/tmp/limad-inotifywait.log
 }
 check_mount_inotify
 runtime_mount_remove
@@ -356,12 +460,21 @@ if [ "$type" = reverse-sshfs ]; then
         check "the guest writes through the builtin driver" \
                 gsh sh -c "echo via-builtin > /mnt/builtin/w.txt"
         check "the host reads it" sh -c "[ \"\$(cat '$builtin/w.txt')\" = via-builtin ]"
-        check_fails "a symlink to /etc cannot lead the guest out of the location" "" \
-                gsh cat /mnt/builtin/escape/hostname
+        if out=$(gsh sh -c "echo reached; cat /mnt/builtin/escape/hostname" 2>&1); then
+                not_ok "a symlink to /etc led the guest out of the location: $out"
+        elif [[ "$out" == reached*@(No such file or directory|Permission denied)* ]]; then
+                ok "a symlink to /etc cannot lead the guest out of the location"
+        else not_ok "the symlink read failed for another reason: $out"; fi
+fi
+if [ "$type" = reverse-sshfs ] && [ "$tier" = full ]; then
         # Supervision: each helper killed, the mount back by itself (5 s is the aim; the
         # time is printed, a figure rather than a pass mark). ssh is the session's channel on
         # the agent's master connection; killing the master ends every session at once.
+        # The status changes as limad signals them, so a Degraded of a second is seen too.
+        timeout 600 busctl --user monitor io.lima.lima1 >>"$work/monitor.log" 2>&1 &
+        monitor_pid=$!
         for victim in sftp-server ssh "ssh master"; do
+                : >"$work/monitor.log"
                 case $victim in
                 sftp-server) pid=$(pgrep -f "sftp-server -e -d $rw" | head -1) ;;
                 ssh) pid=$(pgrep -f "ssh -F $LIMA_HOME/$name/ssh.config.*sshfs.*/mnt/rw share" | head -1) ;;
@@ -376,20 +489,23 @@ if [ "$type" = reverse-sshfs ]; then
                 else
                         not_ok "killing $victim: the mount did not come back in 60 s"
                 fi
-                check "after killing $victim: Running, every mount mounted" \
-                        sh -c "for i in \$(seq 120); do [ \"\$(\"\$0\" list --format '{{.Status}}' $name)\" = Running ] && exit 0; sleep 0.25; done; exit 1" "$limactl"
-                check "after killing $victim: info shows every mount mounted" all_mounted
+                check "after killing $victim: Running again" wait_status Running 30
+                check "while it reconnected the instance read Degraded" \
+                        grep -q 'STRING "Degraded"' "$work/monitor.log"
+                check "after killing $victim: list --json shows every mount mounted" all_mounted
                 check "after killing $victim: the builtin driver's mount works too" \
                         sh -c "[ \"\$(\"\$0\" shell --workdir / $name cat /mnt/builtin/b.txt)\" = served-by-builtin ]" "$limactl"
         done
         check "the master connection is back (its socket is there)" test -S "$LIMA_HOME/$name/ssh.sock"
-else
+        kill "$monitor_pid" 2>/dev/null
+fi
+if [ "$type" = virtiofs ]; then
         pid=$(virtiofsd_pids | head -1)
         if [ -n "$pid" ]; then
                 kill -KILL "$pid"
-                check "a killed virtiofsd makes the instance Degraded" sh -c \
-                        "for i in \$(seq 40); do [ \"\$(\"\$0\" list --format '{{.Status}}' $name)\" = Degraded ] && exit 0; sleep 0.25; done; exit 1" "$limactl"
-                check "and the mount is reported failed" sh -c "'$limactl' info $name | grep -q failed"
+                check "a killed virtiofsd makes the instance Degraded" wait_status Degraded 10
+                check "and list --json reports its mount failed" \
+                        json_is 'any(.mounts[]; .state == "failed")'
         else
                 not_ok "no virtiofsd found for the instance"
         fi

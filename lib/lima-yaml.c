@@ -1,6 +1,11 @@
 #include "lima-yaml.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "lima-error.h"
@@ -445,22 +450,46 @@ lima_yaml_parse(const gchar *text, gsize len, const gchar *file, GError **error)
         return p.root;
 }
 
+/* A config file bigger than this is refused unread (limad takes 4 MiB over the bus). */
+#define LIMA_YAML_MAX_FILE_BYTES (16u * 1024 * 1024)
+
 LimaYamlNode *
 lima_yaml_parse_file(const gchar *path, GError **error)
 {
-        g_autofree gchar *text = NULL;
-        gsize len = 0;
+        g_autoptr(GMappedFile) mapped = NULL;
         g_autoptr(GError) local = NULL;
+        struct stat st;
+        int fd;
 
-        if (!g_file_get_contents(path, &text, &len, &local)) {
+        /* Only a regular file of a sane size: "base: /dev/zero" would otherwise be read
+         * forever, and a FIFO would block the daemon (both found by the D-Bus fuzzer). */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0) {
+                int saved = errno;
                 g_set_error(error, LIMA_ERROR,
-                            g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                                ? LIMA_ERROR_NOT_FOUND
-                                : LIMA_ERROR_FAILED,
-                            "%s", local->message);
+                            saved == ENOENT ? LIMA_ERROR_NOT_FOUND : LIMA_ERROR_FAILED,
+                            _("cannot open %s: %s"), path, g_strerror(saved));
                 return NULL;
         }
-        return lima_yaml_parse(text, len, path, error);
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+            (guint64)st.st_size > LIMA_YAML_MAX_FILE_BYTES) {
+                close(fd);
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_FAILED,
+                            _("%s is not a regular file of at most %u MiB; name a YAML file"), path,
+                            LIMA_YAML_MAX_FILE_BYTES / (1024 * 1024));
+                return NULL;
+        }
+        mapped = g_mapped_file_new_from_fd(fd, FALSE, &local);
+        close(fd);
+        if (mapped == NULL) {
+                g_set_error(error, LIMA_ERROR, LIMA_ERROR_FAILED, "%s", local->message);
+                return NULL;
+        }
+        /* An empty file maps to no contents: parse it as the empty text it is. */
+        if (g_mapped_file_get_length(mapped) == 0)
+                return lima_yaml_parse("", 0, path, error);
+        return lima_yaml_parse(g_mapped_file_get_contents(mapped), g_mapped_file_get_length(mapped),
+                               path, error);
 }
 
 /* ---- emitting ---- */

@@ -498,14 +498,57 @@ limad_agent_launch(LimadInstance *inst, GError **error)
         return TRUE;
 }
 
+static guint64
+limad_agent_stop_timeout_usec(void)
+{
+        const gchar *text = g_getenv("LIMAD_AGENT_STOP_TIMEOUT_SEC");
+        guint64 sec = 0;
+
+        if (text != NULL && g_ascii_string_to_unsigned(text, 10, 1, 24 * 3600, &sec, NULL))
+                return sec * G_USEC_PER_SEC;
+        return LIMAD_AGENT_STOP_TIMEOUT_USEC;
+}
+
 static int
 limad_agent_on_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
         LimadInstance *inst = userdata;
-        if (sd_bus_message_is_method_error(reply, NULL))
-                g_warning("%s: agent Stop: %s", inst->name,
-                          sd_bus_message_get_error(reply)->message);
-        limad_instance_unref(inst);
+        g_autoptr(LimadInstance) hold = inst; /* the reference the call took */
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        g_autofree gchar *message = NULL;
+        const gchar *name;
+
+        (void)hold;
+        /* Success, or the link closing (the agent exited): agent_gone answers the callers. */
+        if (e == NULL || inst->manager == NULL || inst->link == NULL ||
+            inst->link->bus != sd_bus_message_get_bus(reply) || !sd_bus_is_open(inst->link->bus))
+                return 0;
+        if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT)) {
+                name = LIMAD_DBUS_ERROR_PREFIX "Timeout";
+                message = g_strdup_printf(
+                    _("the host agent of \"%s\" did not finish stopping it within %u s (%s); it "
+                      "may still be stopping: see `limactl list`, or end it with `limactl stop "
+                      "--force %s`"),
+                    inst->name, (guint)(limad_agent_stop_timeout_usec() / G_USEC_PER_SEC),
+                    e->message, inst->name);
+        } else {
+                name = LIMAD_DBUS_ERROR_PREFIX "Failed";
+                message = g_strdup_printf(_("the host agent of \"%s\" could not stop it: %s; "
+                                            "`limactl stop --force %s` ends it"),
+                                          inst->name, e->message, inst->name);
+        }
+        g_warning("%s: agent Stop: %s", inst->name, e->message);
+        /* Tell the callers now, rather than leave them to their own timeouts. */
+        for (guint i = 0; i < inst->pending_stops->len; i++)
+                sd_bus_reply_method_errorf(g_ptr_array_index(inst->pending_stops, i), name, "%s",
+                                           message);
+        g_ptr_array_set_size(inst->pending_stops, 0);
+        for (guint i = 0; i < inst->pending_deletes->len; i++)
+                sd_bus_reply_method_errorf(g_ptr_array_index(inst->pending_deletes, i), name, "%s",
+                                           message);
+        g_ptr_array_set_size(inst->pending_deletes, 0);
+        /* Status is still "Stopping": ask the agent what it really is. */
+        limad_agent_fetch_properties(inst);
         return 0;
 }
 
@@ -528,11 +571,22 @@ limad_agent_request_stop(LimadInstance *inst, gboolean force, GError **error)
                 return FALSE;
         }
         limad_instance_set_status(inst, "Stopping");
-        r = sd_bus_call_method_async(inst->link->bus, NULL, NULL, LIMAD_AGENT_PATH,
-                                     LIMAD_AGENT_IFACE, "Stop", limad_agent_on_stop_reply,
-                                     limad_instance_ref(inst), "b", force);
+        {
+                g_autoptr(sd_bus_message) call = NULL;
+                r = sd_bus_message_new_method_call(inst->link->bus, &call, NULL, LIMAD_AGENT_PATH,
+                                                   LIMAD_AGENT_IFACE, "Stop");
+                if (r >= 0)
+                        r = sd_bus_message_append(call, "b", force);
+                /* Not sd-bus's 25 s default: a clean power-off takes longer (under TCG). */
+                if (r >= 0) {
+                        r = sd_bus_call_async(inst->link->bus, NULL, call,
+                                              limad_agent_on_stop_reply, limad_instance_ref(inst),
+                                              limad_agent_stop_timeout_usec());
+                        if (r < 0)
+                                limad_instance_unref(inst);
+                }
+        }
         if (r < 0) {
-                limad_instance_unref(inst);
                 g_set_error(error, LIMAD_ERROR, LIMAD_ERROR_FAILED,
                             _("cannot ask the host agent to stop: %s"), g_strerror(-r));
                 return FALSE;

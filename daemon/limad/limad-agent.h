@@ -20,6 +20,10 @@ void limad_agent_link_free(LimadAgentLink *link);
 /* Asks the agent to stop; the instance learns it stopped when the link drops. */
 gboolean limad_agent_request_stop(LimadInstance *inst, gboolean force, GError **error);
 
+/* Stop waits on a clean power-off: the agent's ACPI wait (90 s, then it kills QEMU), all
+ * within lima@.service's TimeoutStopSec=150; plus a margin. $LIMAD_AGENT_STOP_TIMEOUT_SEC
+ * overrides it (tests; hosts slower still). */
+#define LIMAD_AGENT_STOP_TIMEOUT_USEC (180 * G_USEC_PER_SEC)
 /* Hotplug under TCG: a guest that takes its time to mount, or releases a device slowly. */
 #define LIMAD_AGENT_MOUNT_TIMEOUT_USEC (180 * G_USEC_PER_SEC)
 

@@ -44,6 +44,8 @@ limad_error_name(const GError *error)
                         return LIMAD_DBUS_ERROR_PREFIX "InvalidArgument";
                 case LIMAD_ERROR_UNIT_FAILED:
                         return LIMAD_DBUS_ERROR_PREFIX "UnitFailed";
+                case LIMAD_ERROR_TIMEOUT:
+                        return LIMAD_DBUS_ERROR_PREFIX "Timeout";
                 case LIMAD_ERROR_FAILED:
                         break;
                 }

@@ -21,6 +21,7 @@ typedef enum {
         LIMAD_ERROR_ACCESS_DENIED,
         LIMAD_ERROR_INVALID_ARGUMENT,
         LIMAD_ERROR_UNIT_FAILED, /* systemd could not start or stop lima@NAME.service */
+        LIMAD_ERROR_TIMEOUT,     /* a helper (host agent, polkit) did not answer in time */
 } LimadErrorCode;
 
 #define LIMAD_DBUS_ERROR_PREFIX "io.lima.lima1.Error."

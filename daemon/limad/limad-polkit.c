@@ -1,6 +1,7 @@
 #include "limad-polkit.h"
 
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <systemd/sd-event.h>
 #include <time.h>
 
@@ -74,7 +75,13 @@ limad_polkit_read_reply(sd_bus_message *reply, gchar **detail)
                 if (sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN,
                                            SD_BUS_ERROR_NAME_HAS_NO_OWNER))
                         return LIMAD_POLKIT_UNAVAILABLE;
-                *detail = g_strdup_printf("%s: %s", e->name, e->message);
+                /* Our own timeout (25 s; 300 s for an authentication dialog): say so. */
+                if (sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT))
+                        *detail = g_strdup(_("polkit did not answer in time (was an "
+                                             "authentication dialog left open?); try again, or "
+                                             "ask an administrator"));
+                else
+                        *detail = g_strdup_printf("%s: %s", e->name, e->message);
                 return LIMAD_POLKIT_ERROR;
         }
         r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");

@@ -13,6 +13,9 @@
 #define SD1_NAME         "org.freedesktop.systemd1"
 #define SD1_PATH         "/org/freedesktop/systemd1"
 #define SD1_MANAGER      "org.freedesktop.systemd1.Manager"
+/* Calls to systemd keep sd-bus's 25 s default: pid1 answers once it has queued a job, and
+ * the work is bounded by the unit (TimeoutStartSec=15min, TimeoutStopSec=150) and reported
+ * by JobRemoved; a call that fails or times out becomes UnitFailed with the journalctl hint. */
 #define SD1_UNIT_PREFIX  "/org/freedesktop/systemd1/unit"
 #define UNIT_TEMPLATE    "lima@.service"
 #define UNIT_NAME_PREFIX "lima@"

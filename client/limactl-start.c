@@ -434,7 +434,10 @@ limactl_start_load_or_create(LimactlCreateFlags *flags, const gchar *arg, gchar 
                 g_printerr(_("Using the existing instance \"%s\"\n"), name);
                 argv = limactl_create_edit_argv(flags, name);
                 g_ptr_array_add(argv, NULL);
-                return limactl_edit((int)argv->len - 1, (char **)argv->pdata);
+                /* Option parsing drops what it consumed from the vector it is given: hand it
+                 * a copy of the pointers, so argv still frees every string. */
+                g_autofree gchar **args = g_memdup2(argv->pdata, argv->len * sizeof(gchar *));
+                return limactl_edit((int)argv->len - 1, args);
         }
         if (!g_error_matches(error, LIMACTL_ERROR, LIMACTL_ERROR_NO_SUCH_INSTANCE))
                 return limactl_report_error(error);

@@ -564,9 +564,10 @@ lima_virtiofsd_start(const LimaVirtiofsdBinary *bin, const LimaMount *m, const g
          * other inner id to her (or none, the map being refused): say so instead. */
         if (ids != NULL && (ids->guest_uid > G_MAXUINT32 - 1 || ids->guest_gid > G_MAXUINT32 - 1)) {
                 g_set_error(error, LIMA_ERROR, LIMA_ERROR_INVALID_CONFIG,
-                            _("user.uid %" G_GINT64_FORMAT " is not an id a guest user can have "
-                              "(at most %u); fix user.uid in lima.yaml"),
-                            MAX(ids->guest_uid, ids->guest_gid), (guint)(G_MAXUINT32 - 1));
+                            _("user.uid %lld is not an id a guest user can have (at most %u); "
+                              "fix user.uid in lima.yaml"),
+                            (long long)MAX(ids->guest_uid, ids->guest_gid),
+                            (guint)(G_MAXUINT32 - 1));
                 return NULL;
         }
         /* Asked as the owner (the agent's uid): what they may not reach, no daemon serves. */

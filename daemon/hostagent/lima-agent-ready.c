@@ -98,7 +98,10 @@ lima_ready_serial_tail(const gchar *path)
                 g_strstrip(clean->str);
                 if (clean->str[0] == '\0')
                         continue;
-                g_ptr_array_add(kept, g_utf8_substring(clean->str, 0, LIMA_READY_SERIAL_LINE_MAX));
+                /* g_utf8_substring reads past the end when asked for more than is there. */
+                g_ptr_array_add(kept, g_utf8_substring(clean->str, 0,
+                                                       MIN(g_utf8_strlen(clean->str, -1),
+                                                           LIMA_READY_SERIAL_LINE_MAX)));
         }
         for (guint i = kept->len; i > 0; i--) {
                 if (out->len > 0)

@@ -112,7 +112,7 @@ check "create from the offline template with mounts" \
         template:debian-12-local
 check_fails "create refuses a duplicate name" "already exists" \
         "$limactl" create --name vm template:debian-12-local
-check_fails "start of an unknown instance names it" "does not exist" "$limactl" start nosuch
+check_fails "stop of an unknown instance names it" "does not exist" "$limactl" stop nosuch
 check_fails "stop of a stopped instance says so" "is not running" "$limactl" stop vm
 
 # --- first boot

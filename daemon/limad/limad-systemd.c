@@ -10,9 +10,9 @@
 #include "limad-error.h"
 #include "limad-store.h"
 
-#define SD1_NAME         "org.freedesktop.systemd1"
-#define SD1_PATH         "/org/freedesktop/systemd1"
-#define SD1_MANAGER      "org.freedesktop.systemd1.Manager"
+#define SD1_NAME    "org.freedesktop.systemd1"
+#define SD1_PATH    "/org/freedesktop/systemd1"
+#define SD1_MANAGER "org.freedesktop.systemd1.Manager"
 /* Calls to systemd keep sd-bus's 25 s default: pid1 answers once it has queued a job, and
  * the work is bounded by the unit (TimeoutStartSec=15min, TimeoutStopSec=150) and reported
  * by JobRemoved; a call that fails or times out becomes UnitFailed with the journalctl hint. */
